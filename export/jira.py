@@ -1,0 +1,263 @@
+"""A small Jira REST client for collecting tickets: paging, retries and operator-readable errors.
+
+Two API flavours: Jira Cloud (`/rest/api/3/search/jql`, cursor paging, descriptions in Atlassian
+Document Format) and Jira Server/Data Center (`/rest/api/2/search`, offset paging, wiki-markup
+descriptions). Standard library only, so collecting needs nothing beyond Python.
+Credentials come from the environment only, so they never land in shell history or files.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from base64 import b64encode
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from export.errors import UserError
+from export.tickets import Ticket
+
+CLOUD = "cloud"
+SERVER = "server"
+SEARCH_PATHS = {CLOUD: "/rest/api/3/search/jql", SERVER: "/rest/api/2/search"}
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+CREDENTIALS_HINT = (
+    "set JIRA_EMAIL and JIRA_API_TOKEN (Jira Cloud API token) or JIRA_TOKEN "
+    "(Server/Data Center personal access token)"
+)
+# ADF nodes that sit inside a line of text; every other node with content is a block (a line).
+_INLINE_NODES = frozenset({"text", "hardBreak", "mention", "emoji", "inlineCard", "date", "status"})
+
+Cursor = str | int | None
+"""Where a page starts: Cloud's nextPageToken (None for the first page) or Server's startAt."""
+
+
+@dataclass(frozen=True)
+class Page:
+    issues: list[dict[str, Any]]
+    next: Cursor
+    """Cursor of the following page; None when this page was the last."""
+    total: int | None
+    """Matching issues in all, when the API says (Server only)."""
+
+
+def default_flavor(base_url: str) -> str:
+    """Cloud sites all live under atlassian.net; anything else is self-hosted."""
+    host = urllib.parse.urlsplit(base_url).hostname or ""
+    return CLOUD if host.endswith(".atlassian.net") else SERVER
+
+
+def authorization_from_env(flavor: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The Authorization header value, preferring what the flavour normally uses."""
+    email, api_token, token = (environ.get(name) for name in ("JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_TOKEN"))
+    basic = f"Basic {b64encode(f'{email}:{api_token}'.encode()).decode()}" if email and api_token else None
+    bearer = f"Bearer {token}" if token else None
+    preferred = [basic, bearer] if flavor == CLOUD else [bearer, basic]
+    header = next((value for value in preferred if value), None)
+    if header is None:
+        raise UserError(f"no Jira credentials in the environment: {CREDENTIALS_HINT}")
+    return header
+
+
+@dataclass
+class JiraClient:
+    base_url: str
+    flavor: str
+    authorization: str
+    page_size: int = 100
+    max_attempts: int = 6
+    backoff: float = 1.0
+    """First wait after a transient failure; doubles each attempt."""
+    max_wait: float = 120.0
+    """Cap on any single wait, Retry-After included, so a silly header cannot hang a run."""
+    timeout: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        if urllib.parse.urlsplit(self.base_url).scheme not in ("http", "https"):
+            raise UserError(f"--base-url must start with https:// (got {self.base_url!r})")
+        if self.flavor not in SEARCH_PATHS:
+            raise UserError(f"unknown Jira flavour {self.flavor!r}; use cloud or server")
+        self.base_url = self.base_url.rstrip("/")
+
+    def pages(self, jql: str, fields: list[str], start: Cursor = None) -> Iterator[Page]:
+        """Every page of the search from `start` on, so callers can checkpoint between pages."""
+        cursor = start
+        while True:
+            page = self.fetch_page(jql, fields, cursor)
+            yield page
+            if page.next is None:
+                return
+            cursor = page.next
+
+    def fetch_page(self, jql: str, fields: list[str], cursor: Cursor) -> Page:
+        params: dict[str, str | int] = {"jql": jql, "fields": ",".join(fields), "maxResults": self.page_size}
+        if self.flavor == CLOUD:
+            if cursor is not None:
+                params["nextPageToken"] = str(cursor)
+            body = self.get_json(SEARCH_PATHS[CLOUD], params)
+            issues = body.get("issues") or []
+            token = body.get("nextPageToken")
+            return Page(issues, None if body.get("isLast") or not token else str(token), None)
+        start_at = int(cursor or 0)
+        params["startAt"] = start_at
+        body = self.get_json(SEARCH_PATHS[SERVER], params)
+        issues = body.get("issues") or []
+        total = body.get("total")
+        following = start_at + len(issues)
+        done = not issues or (isinstance(total, int) and following >= total)
+        return Page(issues, None if done else following, total if isinstance(total, int) else None)
+
+    def get_json(self, path: str, params: Mapping[str, str | int]) -> dict[str, Any]:
+        """GET with retries on 429, transient 5xx and dropped connections; other failures are final."""
+        url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
+        request = urllib.request.Request(
+            url, headers={"Accept": "application/json", "Authorization": self.authorization}
+        )
+        for attempt in range(1, self.max_attempts + 1):
+            last = attempt == self.max_attempts
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    return self._parse(response.read(), path)
+            except urllib.error.HTTPError as error:
+                body = error.read()
+                if error.code != 429 and error.code not in TRANSIENT_STATUSES:
+                    raise self._http_error(error.code, body, path) from None
+                if last:
+                    raise UserError(
+                        f"Jira kept answering HTTP {error.code} at {self.base_url}{path} after "
+                        f"{self.max_attempts} attempts; try again later or lower --page-size"
+                    ) from None
+                self.sleep(self._wait(attempt, error.headers.get("Retry-After")))
+            except (OSError, http.client.HTTPException) as error:
+                if last:
+                    raise UserError(
+                        f"could not reach Jira at {self.base_url} after {self.max_attempts} attempts "
+                        f"({_reason(error)}); check --base-url and the network"
+                    ) from None
+                self.sleep(self._wait(attempt, None))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _wait(self, attempt: int, retry_after: str | None) -> float:
+        try:
+            wanted = float(retry_after) if retry_after is not None else None
+        except ValueError:
+            wanted = None  # an HTTP-date; Jira sends seconds, so back off instead of parsing it
+        if wanted is None or wanted < 0:
+            wanted = self.backoff * 2 ** (attempt - 1)
+        return min(wanted, self.max_wait)
+
+    def _parse(self, raw: bytes, path: str) -> dict[str, Any]:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise UserError(
+                f"{self.base_url}{path} did not answer with Jira JSON (a login page or proxy?); "
+                "check --base-url is the Jira site root"
+            )
+        return body
+
+    def _http_error(self, status: int, body: bytes, path: str) -> UserError:
+        if status in (401, 403):
+            return UserError(
+                f"Jira rejected the credentials (HTTP {status}): {CREDENTIALS_HINT}, "
+                "and check the account may browse the projects"
+            )
+        if status == 404:
+            other = SERVER if self.flavor == CLOUD else CLOUD
+            return UserError(
+                f"Jira has no {self.base_url}{path} (HTTP 404): check --base-url is the site root and "
+                f"--flavor (this is the {self.flavor} API; try --flavor {other})"
+            )
+        messages = _error_messages(body)
+        if status == 400:
+            return UserError(
+                f"Jira refused the search (HTTP 400): {messages or 'no reason given'}; check --jql"
+            )
+        return UserError(f"Jira answered HTTP {status} at {self.base_url}{path}: {messages or 'no details'}")
+
+
+def _error_messages(body: bytes) -> str:
+    """Jira's {"errorMessages": [...], "errors": {field: message}} as one line."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(parsed, dict):
+        return ""
+    messages = [str(message) for message in parsed.get("errorMessages") or []]
+    messages += [f"{field}: {message}" for field, message in (parsed.get("errors") or {}).items()]
+    return "; ".join(" ".join(message.split()) for message in messages)
+
+
+def _reason(error: BaseException) -> str:
+    return str(getattr(error, "reason", None) or error or type(error).__name__)
+
+
+def search_fields(team_field: str) -> list[str]:
+    """Ask only for what a Ticket needs: full issues are large and slow to page through."""
+    return ["summary", "description", "created", team_field]
+
+
+def issue_to_ticket(issue: Mapping[str, Any], team_field: str) -> Ticket:
+    """A Ticket from a search result; team is "" when the issue has none (callers skip it)."""
+    fields = issue.get("fields") or {}
+    return Ticket(
+        key=str(issue.get("key") or issue.get("id") or ""),
+        summary=str(fields.get("summary") or ""),
+        description=adf_to_text(fields.get("description")),
+        team=team_name(fields.get(team_field), team_field),
+        created=str(fields.get("created") or ""),
+    )
+
+
+def team_name(value: Any, team_field: str) -> str:
+    """The team out of a field value: a string, an option/object, or a list of those (first wins)."""
+    if isinstance(value, list):
+        return next((name for name in (team_name(item, team_field) for item in value) if name), "")
+    if isinstance(value, dict):
+        keys = (
+            ("key", "name") if team_field == "project" else ("value", "name", "displayName", "title", "key")
+        )
+        return next((str(value[key]).strip() for key in keys if value.get(key)), "")
+    return str(value).strip() if value is not None else ""
+
+
+def adf_to_text(document: Any) -> str:
+    """Plain text from an Atlassian Document Format description (Cloud); strings pass through (Server).
+
+    One line per block (paragraph, heading, list item, code block, table cell); marks are dropped.
+    """
+    if document is None:
+        return ""
+    if isinstance(document, str):
+        return document
+    return "\n".join(_adf_blocks(document))
+
+
+def _adf_blocks(node: Mapping[str, Any]) -> Iterator[str]:
+    children = node.get("content") or []
+    if any(child.get("type") in _INLINE_NODES for child in children):
+        yield "".join(_adf_inline(child) for child in children)
+    else:
+        for child in children:
+            yield from _adf_blocks(child)
+
+
+def _adf_inline(node: Mapping[str, Any]) -> str:
+    kind, attrs = node.get("type"), node.get("attrs") or {}
+    if kind == "text":
+        return str(node.get("text") or "")
+    if kind == "hardBreak":
+        return "\n"
+    if kind in _INLINE_NODES:
+        return str(attrs.get("text") or attrs.get("shortName") or attrs.get("url") or "")
+    return "\n".join(_adf_blocks(node))
