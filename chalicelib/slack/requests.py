@@ -1,0 +1,183 @@
+"""What Slack sends, parsed into frozen values the rest of the bot can trust.
+
+Every malformed input becomes BadRequest with a message a person can act on, so the API
+function can answer 400 (or a friendly ephemeral line) instead of failing deep in a worker.
+Call these only after `verify.verify_request` has accepted the body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+MAX_QUESTION_CHARS = 4000
+"""Slack caps slash-command text near this; longer text is not a question a person typed."""
+
+_LEADING_MENTIONS = re.compile(r"^(?:\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>)+\s*")
+
+
+class BadRequest(Exception):
+    """The body is not something Slack sends; the message says what was wrong."""
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    user_id: str
+    response_url: str
+    text: str
+    command: str | None = None
+    channel_id: str | None = None
+    team_id: str | None = None
+    trigger_id: str | None = None
+
+
+@dataclass(frozen=True)
+class UrlVerification:
+    """Slack checking the Events URL; answer with `challenge` at once."""
+
+    challenge: str
+
+
+@dataclass(frozen=True)
+class EventCallback:
+    event_id: str
+    team_id: str
+    event_type: str
+    user: str | None = None
+    bot_id: str | None = None
+    subtype: str | None = None
+    channel: str | None = None
+    channel_type: str | None = None
+    text: str = ""
+    ts: str | None = None
+    thread_ts: str | None = None
+    api_app_id: str | None = None
+    authorized_user_ids: tuple[str, ...] = ()
+    """Users (usually the bot itself) the event was delivered for, from `authorizations`."""
+
+    @property
+    def is_from_bot(self) -> bool:
+        """Bots' messages (ours included) must never be answered, or two bots can loop."""
+        return self.bot_id is not None or self.subtype == "bot_message"
+
+    @property
+    def reply_thread_ts(self) -> str | None:
+        """Where an answer belongs: the existing thread, else a new thread under the message."""
+        return self.thread_ts or self.ts
+
+
+@dataclass(frozen=True)
+class IgnoredEnvelope:
+    """An Events API envelope the bot has no use for (e.g. app_rate_limited); acknowledge it."""
+
+    envelope_type: str
+
+
+def parse_slash_command(body: bytes) -> SlashCommand:
+    """Parses the form-encoded POST Slack sends for `/whoknows …`."""
+    text = _decode(body)
+    if text.lstrip().startswith(("{", "[")):
+        raise BadRequest("expected a form-encoded slash command, got JSON")
+    try:
+        fields = parse_qs(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("a form field is not valid UTF-8 once percent-decoded") from None
+    repeated = sorted(name for name, values in fields.items() if len(values) > 1)
+    if repeated:
+        raise BadRequest(f"form field given more than once: {', '.join(repeated)}")
+    form = {name: values[0] for name, values in fields.items()}
+    for required in ("user_id", "response_url"):
+        if not form.get(required):
+            raise BadRequest(f"slash command is missing {required}")
+    question = form.get("text", "").strip()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadRequest(
+            f"the question is {len(question)} characters long; please keep it under {MAX_QUESTION_CHARS}"
+        )
+    return SlashCommand(
+        user_id=form["user_id"],
+        response_url=form["response_url"],
+        text=question,
+        command=form.get("command") or None,
+        channel_id=form.get("channel_id") or None,
+        team_id=form.get("team_id") or None,
+        trigger_id=form.get("trigger_id") or None,
+    )
+
+
+def parse_event_callback(body: bytes) -> UrlVerification | EventCallback | IgnoredEnvelope:
+    """Parses an Events API envelope (JSON)."""
+    try:
+        envelope = json.loads(_decode(body))
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"the event body is not valid JSON ({error.msg})") from None
+    if not isinstance(envelope, dict):
+        raise BadRequest("the event body must be a JSON object")
+    kind = envelope.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise BadRequest("the event envelope has no type")
+    if kind == "url_verification":
+        return UrlVerification(challenge=_required_str(envelope, "challenge", "url_verification"))
+    if kind != "event_callback":
+        return IgnoredEnvelope(envelope_type=kind)
+    event = envelope.get("event")
+    if not isinstance(event, dict):
+        raise BadRequest("event_callback has no event object")
+    return EventCallback(
+        event_id=_required_str(envelope, "event_id", "event_callback"),
+        team_id=_required_str(envelope, "team_id", "event_callback"),
+        event_type=_required_str(event, "type", "event"),
+        user=_optional_str(event, "user"),
+        bot_id=_optional_str(event, "bot_id"),
+        subtype=_optional_str(event, "subtype"),
+        channel=_optional_str(event, "channel"),
+        channel_type=_optional_str(event, "channel_type"),
+        text=_optional_str(event, "text") or "",
+        ts=_optional_str(event, "ts"),
+        thread_ts=_optional_str(event, "thread_ts"),
+        api_app_id=_optional_str(envelope, "api_app_id"),
+        authorized_user_ids=_authorized_user_ids(envelope.get("authorizations")),
+    )
+
+
+def strip_bot_mention(text: str) -> str:
+    """The question without the leading `<@U…>` mention(s) that addressed the bot."""
+    return _LEADING_MENTIONS.sub("", text, count=1).strip()
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the body is not valid UTF-8") from None
+
+
+def _required_str(data: dict[str, Any], name: str, where: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"{where} is missing {name}")
+    return value
+
+
+def _optional_str(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"event field {name} must be a string")
+    return value
+
+
+def _authorized_user_ids(authorizations: Any) -> tuple[str, ...]:
+    if authorizations is None:
+        return ()
+    if not isinstance(authorizations, list):
+        raise BadRequest("authorizations must be a list")
+    return tuple(
+        entry["user_id"]
+        for entry in authorizations
+        if isinstance(entry, dict) and isinstance(entry.get("user_id"), str)
+    )
