@@ -1,0 +1,213 @@
+"""Block Kit messages: the answer, the usage help, the acknowledgement and the failure line.
+
+Built with slack_sdk's block models because their `to_dict` validates Slack's length limits here,
+not in a user's Slack client. Every message carries fallback `text` (notifications, screen
+readers, old clients). Everything a user or directory supplied is escaped for mrkdwn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+MAX_TEAMS_SHOWN = 3
+"""More than three guesses reads as "anyone"; the caller may pass a longer ranking."""
+MAX_ECHO_CHARS = 150
+"""Echoed questions are cut so the answer, not the question, fills the message."""
+MAX_NAME_CHARS = 80
+
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
+_CHANNEL_NAME = re.compile(r"#[a-z0-9_-]{1,80}")
+_USER_GROUP_ID = re.compile(r"S[A-Z0-9]{1,20}")
+
+USAGE_EXAMPLES = (
+    "why does the nightly export time out?",
+    "who owns the refund API?",
+    "HDFS datanode keeps restarting after upgrade",
+)
+
+
+@dataclass(frozen=True)
+class RankedTeam:
+    """One team the model proposes, with where to reach it (from the team directory)."""
+
+    label: str
+    probability: float
+    display_name: str
+    channel: str | None = None
+    """"#name" or a channel id such as "C0123ABCD" (ids survive renames)."""
+    user_group: str | None = None
+    """A user-group (subteam) id such as "S0123"; rendered as a group mention."""
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.probability <= 1.0) or math.isnan(self.probability):
+            raise ValueError(f"probability for {self.label!r} must be within [0, 1]")
+        if self.channel is not None and not (
+            _CHANNEL_NAME.fullmatch(self.channel) or _CHANNEL_ID.fullmatch(self.channel)
+        ):
+            raise ValueError(f"channel for {self.label!r} must be #name or a channel id")
+        if self.user_group is not None and not _USER_GROUP_ID.fullmatch(self.user_group):
+            raise ValueError(f"user_group for {self.label!r} must be a subteam id such as S0123")
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    text: str
+    """Fallback text; Slack shows it wherever blocks cannot be shown."""
+    blocks: list[dict[str, Any]]
+    response_type: Literal["ephemeral", "in_channel"] = "ephemeral"
+    replace_original: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON body for a slash-command HTTP response or a response_url post."""
+        return {
+            "text": self.text,
+            "blocks": self.blocks,
+            "response_type": self.response_type,
+            "replace_original": self.replace_original,
+        }
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: only &, < and > are control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_answer(
+    question: str,
+    teams: Sequence[RankedTeam],
+    confidence_threshold: float,
+    question_id: str | None = None,
+) -> SlackMessage:
+    """The answer: confident when the top team reaches the threshold, honestly unsure otherwise.
+
+    `question_id` goes into the feedback buttons so a click can be joined to the logged
+    prediction; without one, a short hash of the question stands in.
+    """
+    shown = list(teams[:MAX_TEAMS_SHOWN])
+    echo = _echo(question)
+    if not shown:
+        text = f"I couldn't find a team for “{echo}”. Try adding the product or system name."
+        return _message(text, [SectionBlock(text=MarkdownTextObject(text=f":thinking_face: {text}"))])
+    top = shown[0]
+    confident = top.probability >= confidence_threshold
+    if confident:
+        headline = f"*{_name(top)}* can most likely help with “{echo}”."
+        text = f"{_name(top)} can most likely help ({_percent(top)}){_reach_suffix(top)}"
+    else:
+        headline = f"I'm not sure who knows about “{echo}”. My best guesses, all *low confidence*:"
+        guesses = ", ".join(f"{_name(team)} {_percent(team)}" for team in shown)
+        text = f"I'm not sure who can help with “{echo}”. Best guesses (low confidence): {guesses}"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline))]
+    blocks += [_team_section(rank, team, confident) for rank, team in enumerate(shown, start=1)]
+    blocks += [
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Confidence is the model's estimate from past Jira tickets; "
+                    f"{confidence_threshold:.0%} or more counts as confident."
+                )
+            ]
+        ),
+        DividerBlock(),
+        _feedback(question_id or _question_hash(question), top.label),
+    ]
+    return _message(text, blocks)
+
+
+def render_usage() -> SlackMessage:
+    """Shown for `/whoknows` with no question, or `help`."""
+    examples = "\n".join(f"• `/whoknows {example}`" for example in USAGE_EXAMPLES)
+    text = "Ask me which team can help: /whoknows &lt;your question&gt;"
+    body = (
+        "*Ask me which team can help:* `/whoknows &lt;your question&gt;`\n"
+        "I learned from the tickets each team has resolved in Jira.\n\n"
+        f"*Examples*\n{examples}\n\n"
+        "You can also mention me in a channel or send me a direct message."
+    )
+    return _message(text, [SectionBlock(text=MarkdownTextObject(text=body))])
+
+
+def render_ack(question: str) -> SlackMessage:
+    """The immediate reply within Slack's 3 seconds, before the real answer arrives."""
+    text = f"Looking for who knows about “{_echo(question)}”…"
+    return _message(text, [ContextBlock(elements=[MarkdownTextObject(text=f":mag: {text}")])])
+
+
+def render_error(message: str) -> SlackMessage:
+    """A failure the user can read; callers pass a sentence, never a traceback."""
+    text = f"Sorry, I couldn't answer that: {escape(_truncate(message, 500))}"
+    return _message(text, [SectionBlock(text=MarkdownTextObject(text=f":warning: {text}"))])
+
+
+def _message(text: str, blocks: Sequence[Block]) -> SlackMessage:
+    return SlackMessage(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+def _team_section(rank: int, team: RankedTeam, confident: bool) -> SectionBlock:
+    marker = "" if confident else " (low confidence)"
+    reach = _reach(team)
+    lines = [f"*{rank}. {_name(team)}* — {_percent(team)}{marker}"]
+    if reach:
+        lines.append(f"Ask in {reach}")
+    return SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))
+
+
+def _feedback(question_id: str, top_label: str) -> ActionsBlock:
+    value = json.dumps({"q": question_id, "team": top_label}, separators=(",", ":"))
+    return ActionsBlock(
+        elements=[
+            ButtonElement(text=PlainTextObject(text="That helped"), action_id="feedback_right", value=value),
+            ButtonElement(text=PlainTextObject(text="Wrong team"), action_id="feedback_wrong", value=value),
+        ]
+    )
+
+
+def _reach(team: RankedTeam) -> str:
+    places = []
+    if team.channel is not None:
+        places.append(team.channel if team.channel.startswith("#") else f"<#{team.channel}>")
+    if team.user_group is not None:
+        places.append(f"<!subteam^{team.user_group}>")
+    return " or ".join(places)
+
+
+def _reach_suffix(team: RankedTeam) -> str:
+    reach = _reach(team)
+    return f": ask in {reach}" if reach else "."
+
+
+def _name(team: RankedTeam) -> str:
+    return escape(_truncate(team.display_name or team.label, MAX_NAME_CHARS))
+
+
+def _percent(team: RankedTeam) -> str:
+    return f"{team.probability:.0%}"
+
+
+def _echo(question: str) -> str:
+    return escape(_truncate(" ".join(question.split()), MAX_ECHO_CHARS))
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _question_hash(question: str) -> str:
+    return hashlib.sha256(question.encode("utf-8")).hexdigest()[:16]

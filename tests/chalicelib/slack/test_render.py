@@ -1,0 +1,172 @@
+"""Rendering: fallback text always, the honest low-confidence branch, escaping, Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.slack.render import (
+    MAX_ECHO_CHARS,
+    RankedTeam,
+    SlackMessage,
+    escape,
+    render_ack,
+    render_answer,
+    render_error,
+    render_usage,
+)
+
+PAYMENTS = RankedTeam("PAYMENTS", 0.87, "Payments", "#payments-help", "S0PAYMENTS1")
+SEARCH = RankedTeam("SEARCH", 0.08, "Search", "C0SEARCH01")
+PLATFORM = RankedTeam("PLATFORM", 0.03, "Platform")
+DATA = RankedTeam("DATA", 0.02, "Data")
+
+
+def all_text(message: SlackMessage) -> str:
+    return json.dumps(message.blocks, ensure_ascii=False)
+
+
+def buttons(message: SlackMessage) -> list[dict[str, Any]]:
+    return [
+        element for block in message.blocks if block["type"] == "actions" for element in block["elements"]
+    ]
+
+
+def test_confident_answer() -> None:
+    message = render_answer("Refund stuck in pending?", [PAYMENTS, SEARCH, PLATFORM, DATA], 0.5, "q-42")
+    assert (
+        message.text == "Payments can most likely help (87%): ask in #payments-help or <!subteam^S0PAYMENTS1>"
+    )
+    assert message.response_type == "ephemeral"
+    assert (
+        message.blocks[0]["text"]["text"]
+        == "*Payments* can most likely help with “Refund stuck in pending?”."
+    )
+    body = all_text(message)
+    assert "*1. Payments* — 87%" in body
+    assert "<#C0SEARCH01>" in body
+    assert "Data" not in body, "only the top three are shown"
+    assert "low confidence" not in body
+    assert [block["type"] for block in message.blocks][-2:] == ["divider", "actions"]
+
+
+def test_feedback_buttons_carry_question_and_top_team() -> None:
+    right, wrong = buttons(render_answer("q", [PAYMENTS, SEARCH], 0.5, "q-42"))
+    assert (right["action_id"], right["text"]["text"]) == ("feedback_right", "That helped")
+    assert (wrong["action_id"], wrong["text"]["text"]) == ("feedback_wrong", "Wrong team")
+    assert json.loads(right["value"]) == json.loads(wrong["value"]) == {"q": "q-42", "team": "PAYMENTS"}
+
+
+def test_question_id_defaults_to_a_stable_hash() -> None:
+    first = json.loads(buttons(render_answer("same question", [PAYMENTS], 0.5))[0]["value"])["q"]
+    again = json.loads(buttons(render_answer("same question", [PAYMENTS], 0.5))[0]["value"])["q"]
+    other = json.loads(buttons(render_answer("other question", [PAYMENTS], 0.5))[0]["value"])["q"]
+    assert first == again != other
+
+
+def test_below_threshold_is_honest_and_still_lists_guesses() -> None:
+    message = render_answer("Who knows about the office plants?", [SEARCH, PLATFORM], 0.5)
+    assert message.text.startswith("I'm not sure who can help with “Who knows about the office plants?”")
+    assert "Search 8%, Platform 3%" in message.text
+    body = all_text(message)
+    assert "I'm not sure" in message.blocks[0]["text"]["text"]
+    assert body.count("(low confidence)") == 2
+    assert buttons(message), "feedback is most useful exactly when unsure"
+
+
+def test_threshold_is_inclusive() -> None:
+    assert not render_answer("q", [PAYMENTS], 0.87).text.startswith("I'm not sure")
+    assert render_answer("q", [PAYMENTS], 0.871).text.startswith("I'm not sure")
+
+
+def test_no_teams_at_all() -> None:
+    message = render_answer("anything?", [], 0.5)
+    assert message.text.startswith("I couldn't find a team for “anything?”")
+    assert not buttons(message)
+
+
+def test_escape_follows_slack_rules() -> None:
+    assert escape("a & b < c > d *e*") == "a &amp; b &lt; c &gt; d *e*"
+
+
+def test_user_text_is_escaped_everywhere() -> None:
+    hostile = "<!channel> & <https://evil.example|click> >"
+    escaped = "&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt; &gt;"
+    unsure = render_answer(hostile, [SEARCH], 0.5)
+    confident = render_answer(hostile, [PAYMENTS], 0.5)
+    for text in (
+        unsure.text,
+        all_text(unsure),
+        all_text(confident),
+        render_ack(hostile).text,
+        render_error(hostile).text,
+    ):
+        assert "<!channel>" not in text
+        assert "<https://evil" not in text
+        assert escaped in text
+
+
+def test_display_names_are_escaped() -> None:
+    team = RankedTeam("RND", 0.9, "R&D <core>")
+    assert "R&amp;D &lt;core&gt;" in render_answer("q", [team], 0.5).text
+
+
+def test_long_question_is_truncated_in_echoes_and_blocks_stay_valid() -> None:
+    question = "why " * 1000
+    ack = render_ack(question)
+    assert "…" in ack.text
+    assert len(ack.text) < MAX_ECHO_CHARS + 50
+    answer = render_answer(question, [PAYMENTS, SEARCH, PLATFORM], 0.5)
+    assert all(len(block.get("text", {}).get("text", "")) <= 3000 for block in answer.blocks)
+
+
+def test_escaping_never_splits_an_entity_when_truncating() -> None:
+    echoed = render_ack("&" * 400).text
+    assert "&amp" not in echoed.replace("&amp;", "")
+
+
+def test_usage_has_syntax_and_examples() -> None:
+    message = render_usage()
+    assert message.response_type == "ephemeral"
+    assert "&lt;your question&gt;" in message.text and "<your" not in message.text
+    assert all_text(message).count("`/whoknows ") >= 3
+
+
+def test_ack_and_error() -> None:
+    assert render_ack("Refunds?").text == "Looking for who knows about “Refunds?”…"
+    error = render_error("the model is being updated, please try again in a minute")
+    assert (
+        error.text
+        == "Sorry, I couldn't answer that: the model is being updated, please try again in a minute"
+    )
+
+
+def test_payload_is_what_slack_expects() -> None:
+    payload = render_ack("q").payload()
+    assert set(payload) == {"text", "blocks", "response_type", "replace_original"}
+    json.dumps(payload)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"probability": 1.2},
+        {"probability": -0.1},
+        {"probability": float("nan")},
+        {"channel": "payments-help"},
+        {"channel": "#Payments Help"},
+        {"user_group": "<!channel>"},
+    ],
+)
+def test_ranked_team_refuses_values_that_would_render_wrongly(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        RankedTeam(**({"label": "X", "probability": 0.5, "display_name": "X"} | kwargs))
+
+
+@pytest.mark.parametrize(
+    ("probability", "shown"), [(0.0, "0%"), (0.004, "0%"), (0.5, "50%"), (0.999, "100%")]
+)
+def test_confidence_is_a_percentage(probability: float, shown: str) -> None:
+    assert f"— {shown}" in all_text(render_answer("q", [RankedTeam("X", probability, "X")], 0.0))
