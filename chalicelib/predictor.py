@@ -1,0 +1,64 @@
+"""Answers questions from `model.onnx` with onnxruntime alone: what the worker and `ask` run.
+
+Imported only by the worker (never by the API function): onnxruntime and numpy cost a few
+hundred milliseconds to import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from chalicelib.text import normalize
+
+INPUT_NAME = "text"
+PROBABILITIES_OUTPUT = "probabilities"
+LABELS_KEY = "whoknows.labels"
+VERSION_KEY = "whoknows.version"
+
+
+class ModelLoadError(Exception):
+    """The file is not a whoknows ONNX model this code can run."""
+
+
+@dataclass(frozen=True)
+class Guess:
+    label: str
+    probability: float
+
+
+class Predictor:
+    """One onnxruntime session, single-threaded: Lambda gives a fraction of a core per request
+    and thread start-up would cost more than the few microseconds a question needs."""
+
+    def __init__(self, model_path: Path | str) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+            metadata = self._session.get_modelmeta().custom_metadata_map
+            self.labels: tuple[str, ...] = tuple(json.loads(metadata[LABELS_KEY]))
+            self.version: str = metadata.get(VERSION_KEY, "unknown")
+        except (KeyError, ValueError) as error:
+            raise ModelLoadError(f"{model_path} lacks whoknows metadata ({error})") from None
+        except Exception as error:  # onnxruntime raises its own untyped errors for bad files
+            raise ModelLoadError(f"{model_path} is not a loadable ONNX model: {error}") from None
+        self._output = [PROBABILITIES_OUTPUT]
+
+    def probabilities(self, normalized_texts: Sequence[str]) -> np.ndarray:
+        """Per-team probabilities, columns in `labels` order, for already-normalised texts."""
+        batch = np.array(list(normalized_texts), dtype=object).reshape(-1, 1)
+        return self._session.run(self._output, {INPUT_NAME: batch})[0]
+
+    def rank(self, question: str, top: int = 3) -> list[Guess]:
+        """The `top` most likely teams for a raw question, most likely first."""
+        probabilities = self.probabilities([normalize(question)])[0]
+        order = np.argsort(-probabilities, kind="stable")[:top]
+        return [Guess(self.labels[i], float(probabilities[i])) for i in order]
