@@ -1,0 +1,50 @@
+"""whoknows on AWS Chalice: two Slack routes (the API function) and the worker function.
+
+Thin on purpose: each route hands the raw body and headers to chalicelib.routes and returns what it
+says. Settings are read at the first request, not at import, so tests can set the environment first.
+This module must never import numpy or onnxruntime (tests/test_app.py checks it in a subprocess).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, Response
+
+from chalicelib import routes
+
+app = Chalice(app_name="whoknows")
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _respond(reply: routes.Reply) -> Response:
+    headers = dict(reply.headers or {})
+    if reply.body == "":
+        return Response(body="", status_code=reply.status, headers=headers)
+    return Response(body=routes.to_json(reply), status_code=reply.status, headers={**_JSON, **headers})
+
+
+def _request_id() -> str | None:
+    context = getattr(app.current_request, "lambda_context", None)
+    return getattr(context, "aws_request_id", None)
+
+
+@app.route("/slack/commands", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def slash_command() -> Response:
+    request = app.current_request
+    return _respond(routes.slash_command(request.raw_body, request.headers, _request_id()))
+
+
+@app.route("/slack/events", methods=["POST"], content_types=["application/json"])
+def slack_events() -> Response:
+    request = app.current_request
+    return _respond(routes.events(request.raw_body, request.headers, _request_id()))
+
+
+@app.lambda_function(name="worker")
+def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Invoked asynchronously with a job (chalicelib.dispatch.Job.to_dict())."""
+    from chalicelib.answer import run_job  # onnxruntime loads here, in the worker only
+
+    return run_job(event, getattr(context, "aws_request_id", None))

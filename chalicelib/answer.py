@@ -1,0 +1,256 @@
+"""The worker's job: a question in, the teams that can answer it out, posted where it was asked.
+
+`run_job(payload, request_id)` is the worker function's whole body. Whatever fails (no model, a
+corrupt model, a rejected job) the user is told so in a sentence, and the cause is logged with the
+request id. When posting itself fails the failure is logged and raised, so Lambda retries the async
+invocation (twice) and then hands it to the on-failure destination; a job already answered in this
+container is never answered again (`CompletedJobs`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, Protocol
+
+from chalicelib import logs
+from chalicelib.config import ConfigError, SecretUnavailable, Settings, load_settings
+from chalicelib.dispatch import InvalidJob, Job
+from chalicelib.model import ModelHolder, ModelRejected
+from chalicelib.model_store import ModelCorrupt, ModelNotFound, ModelStore, ModelStoreError, ModelUnreachable
+from chalicelib.slack.render import RankedTeam, SlackMessage, render_answer, render_error
+from chalicelib.teams import TeamDirectory, TeamDirectoryError
+
+_log = logs.get_logger(__name__)
+TOP_TEAMS = 3
+
+MISCONFIGURED = "whoknows is misconfigured; tell your admin."
+NO_MODEL = "no team-prediction model has been published yet; ask your admin to publish one."
+CORRUPT_MODEL = (
+    "the published team-prediction model failed its integrity check, so I won't use it; "
+    "your admin has been told in the logs."
+)
+MODEL_UNREACHABLE = "I can't reach the team-prediction model right now; please try again in a few minutes."
+MODEL_BROKEN = "the team-prediction model could not be loaded; your admin has been told in the logs."
+INTERNAL = "something went wrong on my side; please try again."
+
+
+class DeliveryFailed(Exception):
+    """The reply could not be posted; raised so the async invocation is retried."""
+
+
+class CompletedJobs(Protocol):
+    """Which jobs were answered; swap in a DynamoDB-backed one for cross-container idempotency."""
+
+    def claim(self, job_id: str) -> bool:
+        """True for the first claimer of `job_id` (then `release` or keep it)."""
+        ...
+
+    def release(self, job_id: str) -> None:
+        """Undo a claim whose reply was not delivered, so a retry may answer."""
+        ...
+
+
+class InMemoryCompletedJobs:
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._max = max_entries
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, job_id: str) -> bool:
+        with self._lock:
+            if job_id in self._ids:
+                return False
+            self._ids[job_id] = None
+            while len(self._ids) > self._max:
+                self._ids.popitem(last=False)
+            return True
+
+    def release(self, job_id: str) -> None:
+        with self._lock:
+            self._ids.pop(job_id, None)
+
+
+def user_message_for(error: Exception) -> str:
+    """The sentence a user sees for a model failure; the details go to the log."""
+    if isinstance(error, ModelNotFound):
+        return NO_MODEL
+    if isinstance(error, ModelCorrupt):
+        return CORRUPT_MODEL
+    if isinstance(error, ModelUnreachable):
+        return MODEL_UNREACHABLE
+    if isinstance(error, ModelStoreError | ModelRejected):
+        return MODEL_BROKEN
+    if type(error).__name__ == "ModelLoadError":  # chalicelib.predictor, not imported here
+        return MODEL_BROKEN
+    return INTERNAL
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        holder: ModelHolder,
+        directory: TeamDirectory,
+        completed: CompletedJobs | None = None,
+    ) -> None:
+        self.settings = settings
+        self.holder = holder
+        self.directory = directory
+        self.completed = completed or InMemoryCompletedJobs()
+        self._web_client: Any = None
+        self._checked_version: str | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Worker:
+        store = ModelStore(settings.model_uri, settings.model_cache_dir)
+        return cls(settings, ModelHolder(store, settings.model_refresh_seconds), load_directory(settings))
+
+    def handle(self, job: Job) -> str:
+        """Answers `job`; returns the outcome ("answered", "failed_answered", "duplicate")."""
+        if not self.completed.claim(job.job_id):
+            logs.info(_log, "job_duplicate", job_id=job.job_id, origin_request_id=job.request_id)
+            return "duplicate"
+        timings = logs.Timings()
+        fields: dict[str, Any] = {"job_id": job.job_id, "kind": job.kind, "origin_request_id": job.request_id}
+        try:
+            message, outcome = self._compose(job, timings, fields)
+            with timings.measure("post"):
+                self._deliver(job, message)
+        except Exception as error:
+            self.completed.release(job.job_id)
+            logs.error(_log, "job_post_failed", error=f"{type(error).__name__}: {error}", **fields, **timings)
+            raise DeliveryFailed(str(error)) from error
+        logs.info(_log, "job_done", outcome=outcome, **fields, **timings)
+        return outcome
+
+    def _compose(self, job: Job, timings: logs.Timings, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
+        try:
+            model = self.holder.get(timings)
+        except Exception as error:
+            logs.error(
+                _log, "model_unavailable", error=f"{type(error).__name__}: {error}", **fields, **timings
+            )
+            return render_error(user_message_for(error)), "failed_answered"
+        fields["model_version"] = model.version
+        self._check_directory(model.predictor.labels, model.version)
+        try:
+            with timings.measure("predict"):
+                guesses = model.predictor.rank(job.question, top=TOP_TEAMS)
+            teams = [self._ranked(guess.label, guess.probability) for guess in guesses]
+            message = render_answer(
+                job.question, teams, self.settings.confidence_threshold, question_id=job.job_id
+            )
+        except Exception as error:
+            logs.error(
+                _log, "predict_failed", exc_info=True, error=f"{type(error).__name__}: {error}", **fields
+            )
+            return render_error(INTERNAL), "failed_answered"
+        fields["top_label"] = guesses[0].label if guesses else None
+        fields["top_probability"] = round(guesses[0].probability, 4) if guesses else None
+        return message, "answered"
+
+    def _ranked(self, label: str, probability: float) -> RankedTeam:
+        team = self.directory.lookup(label)
+        return RankedTeam(
+            label=label,
+            probability=min(1.0, max(0.0, probability)),
+            display_name=team.display_name,
+            channel=team.channel,
+            user_group=team.user_group,
+        )
+
+    def _check_directory(self, labels: tuple[str, ...], version: str) -> None:
+        """Once per model version: mismatches are warnings for the publisher, never failures."""
+        if self._checked_version == version:
+            return
+        self._checked_version = version
+        for problem in self.directory.problems(labels):
+            logs.warning(_log, "team_directory_mismatch", model_version=version, problem=problem)
+
+    def _deliver(self, job: Job, message: SlackMessage) -> None:
+        from chalicelib.slack.post import post_in_thread, post_to_response_url
+
+        if job.kind == "slash":
+            assert job.response_url is not None
+            post_to_response_url(job.response_url, message, self.settings.response_url_hosts)
+        else:
+            assert job.channel is not None and job.thread_ts is not None
+            post_in_thread(self._client(), job.channel, job.thread_ts, message)
+
+    def _client(self) -> Any:
+        from chalicelib.slack.post import make_web_client
+
+        with self._lock:
+            if self._web_client is None:
+                self._web_client = make_web_client(
+                    self.settings.bot_token.get(), base_url=self.settings.slack_api_base_url
+                )
+            return self._web_client
+
+
+def load_directory(settings: Settings) -> TeamDirectory:
+    """The configured directory; an unreadable one is logged and answers fall back to bare labels."""
+    if settings.team_directory is None:
+        logs.warning(_log, "team_directory_missing", hint="set TEAM_DIRECTORY to show channels and groups")
+        return TeamDirectory.empty()
+    try:
+        return TeamDirectory.load(settings.team_directory)
+    except TeamDirectoryError as error:
+        logs.error(_log, "team_directory_invalid", error=str(error))
+        return TeamDirectory.empty()
+
+
+_worker: Worker | None = None
+_worker_lock = threading.Lock()
+
+
+def get_worker() -> Worker:
+    """One worker per container: the model stays loaded between invocations."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = Worker.from_settings(load_settings())
+        return _worker
+
+
+def reset_worker() -> None:
+    global _worker
+    with _worker_lock:
+        _worker = None
+
+
+def run_job(payload: Any, request_id: str | None = None) -> dict[str, Any]:
+    """The worker function's body: returns a small summary; raises DeliveryFailed to be retried."""
+    with logs.request_context(request_id):
+        try:
+            job = Job.from_dict(payload)
+        except InvalidJob as error:
+            # Nowhere to reply to that we can trust; retrying would fail the same way.
+            logs.error(_log, "job_invalid", error=str(error))
+            return {"outcome": "invalid"}
+        try:
+            worker = get_worker()
+        except ConfigError as error:
+            logs.error(_log, "config_invalid", problems=error.problems, job_id=job.job_id)
+            _tell_misconfigured(job)
+            return {"outcome": "misconfigured", "job_id": job.job_id}
+        try:
+            outcome = worker.handle(job)
+        except (SecretUnavailable, ConfigError) as error:
+            logs.error(_log, "config_invalid", error=str(error), job_id=job.job_id)
+            return {"outcome": "misconfigured", "job_id": job.job_id}
+        return {"outcome": outcome, "job_id": job.job_id}
+
+
+def _tell_misconfigured(job: Job) -> None:
+    """Best effort with Slack's hosts only: the settings that would widen them are what is broken."""
+    if job.kind != "slash" or job.response_url is None:
+        return
+    from chalicelib.slack.post import PostFailed, post_to_response_url
+
+    try:
+        post_to_response_url(job.response_url, render_error(MISCONFIGURED))
+    except PostFailed as error:
+        logs.error(_log, "misconfigured_notice_failed", error=error.reason, job_id=job.job_id)

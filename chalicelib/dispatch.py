@@ -1,0 +1,192 @@
+"""Handing a job from the API function to the worker function.
+
+On Lambda the worker is invoked asynchronously (InvocationType="Event"): the API function returns in
+tens of milliseconds, and Lambda itself retries a failed async invocation twice and can send what
+still fails to an on-failure destination or dead-letter queue (configured at deploy time). Locally
+(`chalice local`, tests, the demo) the job runs on a background thread in the same process, so the
+acknowledgement still returns before the answer, as it does on Lambda.
+
+A job is a plain JSON object. Its `job_id` is derived from the Slack request (the slash command's
+trigger_id; an event's channel and message ts), so a retried or duplicated job is recognisable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal, Protocol
+
+JOB_FORMAT = 1
+
+
+class DispatchFailed(Exception):
+    """The job could not be handed over; the message is one loggable line without secrets."""
+
+
+class InvalidJob(ValueError):
+    """A payload that is not a job this code understands."""
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    kind: Literal["slash", "event"]
+    question: str
+    user_id: str
+    request_id: str | None = None
+    """The API request that created the job, so worker lines can be joined to it."""
+    response_url: str | None = None
+    """Slash commands: where the answer goes. A credential: never log it."""
+    channel: str | None = None
+    """Events: the conversation to answer in."""
+    thread_ts: str | None = None
+    """Events: the thread to answer in."""
+    team_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "slash" and not self.response_url:
+            raise InvalidJob("a slash job needs a response_url")
+        if self.kind == "event" and not (self.channel and self.thread_ts):
+            raise InvalidJob("an event job needs a channel and a thread_ts")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": JOB_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Job:
+        if not isinstance(data, dict):
+            raise InvalidJob("a job must be a JSON object")
+        if data.get("format") != JOB_FORMAT:
+            raise InvalidJob(f"unsupported job format {data.get('format')!r}, expected {JOB_FORMAT}")
+        names = {f.name for f in fields(cls)}
+        for required in ("job_id", "kind", "question", "user_id"):
+            if not isinstance(data.get(required), str) or not data[required]:
+                raise InvalidJob(f"job field {required!r} must be a non-empty string")
+        if data["kind"] not in ("slash", "event"):
+            raise InvalidJob(f"unknown job kind {data['kind']!r}")
+        for name in names:
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise InvalidJob(f"job field {name!r} must be a string")
+        return cls(**{name: data.get(name) for name in names})
+
+    @classmethod
+    def for_slash_command(
+        cls,
+        *,
+        question: str,
+        user_id: str,
+        response_url: str,
+        trigger_id: str | None,
+        team_id: str | None = None,
+        request_id: str | None = None,
+    ) -> Job:
+        # trigger_id is unique per invocation; without it, the response_url is (hashed: it is secret).
+        basis = trigger_id or hashlib.sha256(response_url.encode()).hexdigest()[:32]
+        return cls(
+            job_id=f"slash:{basis}",
+            kind="slash",
+            question=question,
+            user_id=user_id,
+            request_id=request_id,
+            response_url=response_url,
+            team_id=team_id,
+        )
+
+    @classmethod
+    def for_message(
+        cls,
+        *,
+        question: str,
+        user_id: str,
+        channel: str,
+        ts: str,
+        thread_ts: str,
+        team_id: str | None = None,
+        request_id: str | None = None,
+    ) -> Job:
+        # The message, not the event: an @-mention also delivered as a message event is one job.
+        return cls(
+            job_id=f"message:{team_id or '-'}:{channel}:{ts}",
+            kind="event",
+            question=question,
+            user_id=user_id,
+            request_id=request_id,
+            channel=channel,
+            thread_ts=thread_ts,
+            team_id=team_id,
+        )
+
+
+class Dispatcher(Protocol):
+    def dispatch(self, job: Job) -> None:
+        """Hands `job` over and returns without waiting for the answer; raises DispatchFailed."""
+        ...
+
+
+class LambdaDispatcher:
+    """Async invoke of the worker function; its name comes from configuration (WORKER_FUNCTION_NAME)."""
+
+    def __init__(self, function_name: str, client: Any = None) -> None:
+        self.function_name = function_name
+        self._client = client
+        self._lock = threading.Lock()
+
+    def _lambda(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
+
+                config = Config(
+                    connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2}
+                )
+                self._client = boto3.session.Session().client("lambda", config=config)
+            return self._client
+
+    def dispatch(self, job: Job) -> None:
+        payload = json.dumps(job.to_dict()).encode()
+        try:
+            response = self._lambda().invoke(
+                FunctionName=self.function_name, InvocationType="Event", Payload=payload
+            )
+        except Exception as error:  # botocore's errors, without importing botocore on this path
+            raise DispatchFailed(f"invoking {self.function_name} failed: {type(error).__name__}") from error
+        status = response.get("StatusCode")
+        if status != 202:
+            raise DispatchFailed(f"invoking {self.function_name} answered {status}, expected 202")
+
+
+class LocalDispatcher:
+    """Runs each job on a daemon thread in this process: local mode's stand-in for the async invoke.
+
+    The payload goes through JSON exactly as on Lambda, so a job that would not serialise fails here
+    too. `join()` lets tests and the demo wait for outstanding jobs.
+    """
+
+    def __init__(self, handler: Callable[[dict[str, Any]], Any]) -> None:
+        self._handler = handler
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def dispatch(self, job: Job) -> None:
+        payload = json.loads(json.dumps(job.to_dict()))
+        thread = threading.Thread(target=self._run, args=(payload,), name=f"job-{job.job_id}", daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def _run(self, payload: dict[str, Any]) -> None:
+        # On Lambda the runtime records a raised failure and retries; here the handler logged it.
+        with contextlib.suppress(Exception):
+            self._handler(payload)
+
+    def join(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout)

@@ -1,0 +1,147 @@
+"""The worker's current model: loaded lazily, kept warm, swapped only for a new model that works.
+
+Cold: read the pointer, fetch and verify the model (ModelStore), open it (Predictor), check it
+against its manifest. Warm: nothing, except that at most every `refresh_seconds` the pointer is
+re-read (a conditional GET). A new model replaces the current one only after it was downloaded,
+verified and loaded; a bad new model is logged and retried at the next interval, and the good one
+keeps answering.
+
+onnxruntime (through chalicelib.predictor) is imported at first load, never at import time, so the
+API function can import the package without it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib import logs
+from chalicelib.manifest import Manifest
+from chalicelib.model_store import ModelStore, ModelStoreError
+from chalicelib.text import NORMALIZER_VERSION
+
+_log = logs.get_logger(__name__)
+
+
+class ModelRejected(Exception):
+    """The model loaded but does not match its manifest or this code's normaliser."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    predictor: Any  # chalicelib.predictor.Predictor (not imported here: it pulls in onnxruntime)
+    manifest: Manifest
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+
+def _open_predictor(path: Path) -> Any:
+    from chalicelib.predictor import Predictor
+
+    return Predictor(path)
+
+
+class ModelHolder:
+    """Thread-safe (local mode runs jobs on threads); on Lambda one job at a time holds the lock."""
+
+    def __init__(
+        self,
+        store: ModelStore,
+        refresh_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        open_predictor: Callable[[Path], Any] = _open_predictor,
+    ) -> None:
+        self._store = store
+        self._refresh_seconds = refresh_seconds
+        self._clock = clock
+        self._open = open_predictor
+        self._lock = threading.Lock()
+        self._current: LoadedModel | None = None
+        self._wanted: Manifest | None = None
+        """The newest manifest the pointer named; may differ from the current one after a failure."""
+        self._checked_at: float | None = None
+
+    @property
+    def current(self) -> LoadedModel | None:
+        return self._current
+
+    def get(self, timings: logs.Timings | None = None) -> LoadedModel:
+        """The model to answer with; raises ModelStoreError, ModelLoadError or ModelRejected when
+        there is none (cold start failed). A warm holder never raises: it keeps its model."""
+        timings = timings if timings is not None else logs.Timings()
+        with self._lock:
+            if self._current is None:
+                with timings.measure("model_load"):
+                    self._checked_at = self._clock()
+                    self._current = self._load(self._read_pointer())
+                logs.info(
+                    _log,
+                    "model_loaded",
+                    model_version=self._current.version,
+                    cold=True,
+                    model_load_ms=timings.get("model_load_ms"),
+                )
+            elif self._refresh_due():
+                self._refresh(timings)
+            return self._current
+
+    def _refresh_due(self) -> bool:
+        return self._checked_at is None or self._clock() - self._checked_at >= self._refresh_seconds
+
+    def _read_pointer(self) -> Manifest:
+        manifest = self._store.read_manifest()
+        if manifest is not None:
+            self._wanted = manifest
+        if self._wanted is None:  # cannot happen on a fresh store; guards against a reused one
+            raise ModelStoreError(f"no manifest read from {self._store.uri}")
+        return self._wanted
+
+    def _refresh(self, timings: logs.Timings) -> None:
+        assert self._current is not None
+        self._checked_at = self._clock()
+        old = self._current.manifest
+        try:
+            with timings.measure("model_refresh"):
+                wanted = self._read_pointer()
+                if wanted.sha256 == old.sha256 and wanted.version == old.version:
+                    return
+                candidate = self._load(wanted)
+        except Exception as error:  # anything: the good model must keep answering
+            logs.warning(
+                _log,
+                "model_refresh_failed",
+                model_version=old.version,
+                wanted_version=self._wanted.version if self._wanted else None,
+                error=f"{type(error).__name__}: {error}",
+                retry_in_s=self._refresh_seconds,
+            )
+            return
+        self._current = candidate
+        logs.info(
+            _log,
+            "model_swapped",
+            previous_version=old.version,
+            model_version=candidate.version,
+            model_refresh_ms=timings.get("model_refresh_ms"),
+        )
+
+    def _load(self, manifest: Manifest) -> LoadedModel:
+        if manifest.normalizer_version != NORMALIZER_VERSION:
+            raise ModelRejected(
+                f"model {manifest.version} was trained with normaliser {manifest.normalizer_version}, "
+                f"this code has {NORMALIZER_VERSION}: retrain or deploy matching code"
+            )
+        path = self._store.fetch_model(manifest)
+        predictor = self._open(path)
+        if set(predictor.labels) != set(manifest.labels) or len(predictor.labels) != len(manifest.labels):
+            raise ModelRejected(
+                f"model {manifest.version} labels {sorted(predictor.labels)} differ from its manifest's "
+                f"{sorted(manifest.labels)}"
+            )
+        return LoadedModel(predictor=predictor, manifest=manifest)
