@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-ROOT_LOGGER = "whoknows"
+ROOT_LOGGER = "chalicelib"  # not "whoknows": Chalice owns the logger named after the app
 _SENSITIVE = ("secret", "token", "signature", "response_url", "authorization", "password")
 _request_id: ContextVar[str | None] = ContextVar("whoknows_request_id", default=None)
 
@@ -90,7 +90,7 @@ def _configure() -> logging.Logger:
 
 
 def get_logger(name: str) -> logging.Logger:
-    """A logger under the `whoknows` tree, which prints JSON lines to stderr."""
+    """A logger under the `chalicelib` tree, which prints JSON lines to stderr."""
     _configure()
     return logging.getLogger(name if name.startswith(ROOT_LOGGER) else f"{ROOT_LOGGER}.{name}")
 

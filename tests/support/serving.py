@@ -1,0 +1,149 @@
+"""Helpers for the serving tests: act as Slack (signed requests), record handovers, set the env.
+
+Imported explicitly by the tests that use them (no conftest registration needed).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from chalicelib.dispatch import Job
+from chalicelib.slack.verify import sign_request
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token"
+BOT_USER = "UBOT0001"
+
+
+class RecordingDispatcher:
+    """Test double of LambdaDispatcher: the async Lambda invoke cannot run here, so this records
+    each job (after the same JSON round trip) instead of handing it to a worker."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+        self.payloads: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def dispatch(self, job: Job) -> None:
+        payload = json.loads(json.dumps(job.to_dict()))
+        with self._lock:
+            self.payloads.append(payload)
+            self.jobs.append(Job.from_dict(payload))
+
+
+def base_env(tmp_path: Any, **overrides: str) -> dict[str, str]:
+    env = {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "MODEL_URI": str(tmp_path / "no-model-here"),
+        "MODEL_CACHE_DIR": str(tmp_path / "cache"),
+        "DISPATCH_MODE": "local",
+    }
+    env.update(overrides)
+    return env
+
+
+SETTING_NAMES = (
+    "SLACK_SIGNING_SECRET",
+    "SLACK_SIGNING_SECRET_PARAM",
+    "SLACK_BOT_TOKEN",
+    "SLACK_BOT_TOKEN_PARAM",
+    "MODEL_URI",
+    "MODEL_CACHE_DIR",
+    "MODEL_REFRESH_SECONDS",
+    "CONFIDENCE_THRESHOLD",
+    "TRIGGER_WORD",
+    "TEAM_DIRECTORY",
+    "DISPATCH_MODE",
+    "WORKER_FUNCTION_NAME",
+    "RESPONSE_URL_EXTRA_HOSTS",
+    "SLACK_API_BASE_URL",
+)
+
+
+def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """Replaces every whoknows setting in os.environ by `env`, then forgets cached state."""
+    from chalicelib import answer, routes
+
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    routes.reset()
+    answer.reset_worker()
+
+
+def signed(body: bytes, content_type: str, secret: str = SIGNING_SECRET, **extra: str) -> dict[str, str]:
+    return {"Content-Type": content_type, **sign_request(secret, body, int(time.time())), **extra}
+
+
+def slash_body(text: str, **fields: str) -> bytes:
+    form = {
+        "token": "deprecated",
+        "team_id": "T0001",
+        "channel_id": "C0001",
+        "user_id": "U0001",
+        "command": "/whoknows",
+        "text": text,
+        "response_url": "https://hooks.slack.com/commands/T0001/1/abc",
+        "trigger_id": "trig.123",
+        **fields,
+    }
+    return urlencode(form).encode()
+
+
+def event_body(event: dict[str, Any], event_id: str = "Ev001", **envelope: Any) -> bytes:
+    return json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "event_id": event_id,
+            "event_time": 1700000000,
+            "authorizations": [{"user_id": BOT_USER, "is_bot": True}],
+            "event": event,
+            **envelope,
+        }
+    ).encode()
+
+
+class JsonLogs:
+    """Captures chalicelib's JSON log lines as parsed JSON objects."""
+
+    def __init__(self) -> None:
+        import logging
+
+        from chalicelib.logs import JsonFormatter, get_logger
+
+        self.lines: list[dict[str, Any]] = []
+        outer = self
+
+        class _Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                outer.lines.append(json.loads(self.format(record)))
+
+        self.handler = _Handler()
+        self.handler.setFormatter(JsonFormatter())
+        self.root = get_logger("chalicelib")
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line["event"] == name]
+
+    def text(self) -> str:
+        return "\n".join(json.dumps(line) for line in self.lines)
+
+
+def capture_json_logs() -> Any:
+    """Generator for a test module's own `json_logs` fixture (`yield from capture_json_logs()`)."""
+    logs = JsonLogs()
+    logs.root.addHandler(logs.handler)
+    try:
+        yield logs
+    finally:
+        logs.root.removeHandler(logs.handler)

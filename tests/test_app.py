@@ -1,0 +1,392 @@
+"""The Chalice routes end to end through chalice.test.Client, signed the way Slack signs.
+
+Jobs go to a recording dispatcher (the async Lambda invoke cannot run here), so each test sees
+exactly what would have been handed to the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import routes
+from chalicelib.events import InMemorySeenEvents
+from chalicelib.slack.verify import sign_request
+from tests.support.serving import (
+    BOT_USER,
+    RecordingDispatcher,
+    apply_env,
+    base_env,
+    capture_json_logs,
+    event_body,
+    signed,
+    slash_body,
+)
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def dispatcher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingDispatcher:
+    apply_env(monkeypatch, base_env(tmp_path))
+    recorder = RecordingDispatcher()
+    routes.reset(dispatcher=recorder, seen=InMemorySeenEvents())
+    return recorder
+
+
+@pytest.fixture
+def json_logs() -> Any:
+    yield from capture_json_logs()
+
+
+@pytest.fixture
+def client() -> Any:
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+def post_slash(client: Any, body: bytes, headers: dict[str, str] | None = None) -> Any:
+    return client.http.post("/slack/commands", headers=headers or signed(body, FORM), body=body)
+
+
+def post_event(client: Any, body: bytes, headers: dict[str, str] | None = None, **extra: str) -> Any:
+    return client.http.post("/slack/events", headers=headers or signed(body, JSON, **extra), body=body)
+
+
+# --- slash command ---------------------------------------------------------------------------
+
+
+def test_question_is_handed_over_and_acknowledged(client: Any, dispatcher: RecordingDispatcher) -> None:
+    response = post_slash(client, slash_body("who owns the refund API?"))
+
+    assert response.status_code == 200
+    payload = json.loads(response.body)
+    assert payload["response_type"] == "ephemeral"
+    assert "who owns the refund API?" in payload["text"]
+    [job] = dispatcher.jobs
+    assert job.kind == "slash"
+    assert job.job_id == "slash:trig.123"
+    assert job.question == "who owns the refund API?"
+    assert job.response_url == "https://hooks.slack.com/commands/T0001/1/abc"
+    assert job.request_id
+
+
+@pytest.mark.parametrize("text", ["", "   ", "help", "HELP"])
+def test_empty_or_help_answers_usage_without_a_job(
+    client: Any, dispatcher: RecordingDispatcher, text: str
+) -> None:
+    response = post_slash(client, slash_body(text))
+
+    assert response.status_code == 200
+    assert "Ask me which team can help" in json.loads(response.body)["text"]
+    assert dispatcher.jobs == []
+
+
+def test_ssl_check_is_answered_empty(client: Any, dispatcher: RecordingDispatcher) -> None:
+    body = b"ssl_check=1&token=deprecated"
+
+    response = post_slash(client, body)
+
+    assert response.status_code == 200
+    assert response.body == b""
+    assert dispatcher.jobs == []
+
+
+def _bad_signatures(body: bytes) -> dict[str, dict[str, str]]:
+    now = int(time.time())
+    good = sign_request("test-signing-secret-0123456789abcdef", body, now)
+    return {
+        "missing": {"Content-Type": FORM},
+        "wrong_secret": {"Content-Type": FORM, **sign_request("another-secret", body, now)},
+        "stale": {
+            "Content-Type": FORM,
+            **sign_request("test-signing-secret-0123456789abcdef", body, now - 600),
+        },
+        "tampered": {**good, "Content-Type": FORM, "X-Slack-Signature": "v0=" + "0" * 64},
+        "malformed": {**good, "Content-Type": FORM, "X-Slack-Signature": "nonsense"},
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "wrong_secret", "stale", "tampered", "malformed"])
+def test_bad_signature_is_401_and_no_job(
+    client: Any, dispatcher: RecordingDispatcher, case: str, json_logs: Any
+) -> None:
+    body = slash_body("who owns refunds?")
+
+    response = post_slash(client, body, _bad_signatures(body)[case])
+
+    assert response.status_code == 401
+    assert json.loads(response.body) == {"error": "invalid request signature"}
+    assert dispatcher.jobs == []
+    assert json_logs.events("request_refused")
+    assert "test-signing-secret" not in json_logs.text()
+
+
+def test_body_changed_after_signing_is_refused(client: Any, dispatcher: RecordingDispatcher) -> None:
+    headers = signed(slash_body("who owns refunds?"), FORM)
+
+    response = post_slash(client, slash_body("who owns payroll?"), headers)
+
+    assert response.status_code == 401
+    assert dispatcher.jobs == []
+
+
+def test_malformed_command_gets_a_readable_ephemeral_error(
+    client: Any, dispatcher: RecordingDispatcher
+) -> None:
+    response = post_slash(client, b"user_id=U1&text=hello")
+
+    assert response.status_code == 200
+    assert "response_url" in json.loads(response.body)["text"]
+    assert dispatcher.jobs == []
+
+
+def test_misconfiguration_answers_200_with_a_friendly_line(
+    client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, json_logs: Any
+) -> None:
+    env = base_env(tmp_path, DISPATCH_MODE="lambda", CONFIDENCE_THRESHOLD="lots")
+    del env["SLACK_BOT_TOKEN"]
+    apply_env(monkeypatch, env)
+
+    response = post_slash(client, slash_body("who owns refunds?"))
+    event = post_event(client, event_body({"type": "app_mention", "user": "U1", "text": "who?"}))
+
+    assert response.status_code == 200
+    assert "misconfigured" in json.loads(response.body)["text"]
+    assert event.status_code == 200
+    [logged, _] = json_logs.events("config_invalid")
+    assert logged["level"] == "ERROR"
+    problems = " ".join(logged["problems"])
+    assert "WORKER_FUNCTION_NAME" in problems
+    assert "CONFIDENCE_THRESHOLD" in problems
+    assert "SLACK_BOT_TOKEN" in problems
+
+
+def test_logs_carry_request_id_and_timings_but_no_response_url(
+    client: Any, dispatcher: RecordingDispatcher, json_logs: Any
+) -> None:
+    post_slash(client, slash_body("who owns refunds?"))
+
+    [line] = json_logs.events("slash_dispatched")
+    assert line["request_id"]
+    assert line["verify_ms"] >= 0 and line["dispatch_ms"] >= 0
+    assert "hooks.slack.com/commands" not in json_logs.text()
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def test_url_verification_returns_the_challenge(client: Any, dispatcher: RecordingDispatcher) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "abc123", "token": "x"}).encode()
+
+    response = post_event(client, body)
+
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"challenge": "abc123"}
+
+
+def test_events_need_a_valid_signature(client: Any, dispatcher: RecordingDispatcher) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "abc123"}).encode()
+
+    response = post_event(
+        client, body, {"Content-Type": JSON, **sign_request("wrong", body, int(time.time()))}
+    )
+
+    assert response.status_code == 401
+    assert b"abc123" not in response.body
+
+
+def _mention(text: str = "<@UBOT0001> who owns the refund API?", **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "app_mention",
+        "user": "U0001",
+        "text": text,
+        "channel": "C0001",
+        "ts": "1700.000100",
+        **fields,
+    }
+
+
+def test_mention_with_trigger_word_is_answered_in_thread(
+    client: Any, dispatcher: RecordingDispatcher
+) -> None:
+    response = post_event(client, event_body(_mention()))
+
+    assert response.status_code == 200
+    [job] = dispatcher.jobs
+    assert job.kind == "event"
+    assert (job.channel, job.thread_ts) == ("C0001", "1700.000100")
+    assert job.question == "who owns the refund API?"
+
+
+def test_mention_in_a_thread_answers_in_that_thread(client: Any, dispatcher: RecordingDispatcher) -> None:
+    post_event(client, event_body(_mention(thread_ts="1699.000001")))
+
+    assert dispatcher.jobs[0].thread_ts == "1699.000001"
+
+
+def test_retries_are_acknowledged_without_work(client: Any, dispatcher: RecordingDispatcher) -> None:
+    response = post_event(
+        client, event_body(_mention()), **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+
+    assert response.status_code == 200
+    assert dispatcher.jobs == []
+
+
+def test_duplicate_event_id_does_no_work(client: Any, dispatcher: RecordingDispatcher) -> None:
+    first = post_event(client, event_body(_mention()))
+    second = post_event(client, event_body(_mention()))
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert len(dispatcher.jobs) == 1
+
+
+def test_mention_also_delivered_as_message_is_answered_once(
+    client: Any, dispatcher: RecordingDispatcher
+) -> None:
+    mention = _mention(channel="D0001")
+    message = {**mention, "type": "message", "channel_type": "im"}
+
+    post_event(client, event_body(mention, event_id="Ev1"))
+    post_event(client, event_body(message, event_id="Ev2"))
+
+    assert len(dispatcher.jobs) == 1
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {
+            "type": "message",
+            "channel_type": "im",
+            "bot_id": "B1",
+            "text": "who knows?",
+            "channel": "D1",
+            "ts": "1.1",
+        },
+        {"type": "message", "subtype": "bot_message", "text": "who knows?", "channel": "D1", "ts": "1.2"},
+        {
+            "type": "message",
+            "channel_type": "im",
+            "user": BOT_USER,
+            "text": "who knows?",
+            "channel": "D1",
+            "ts": "1.3",
+        },
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "bot_id": "B2",
+            "text": "<@UBOT0001> who?",
+            "channel": "C1",
+            "ts": "1.4",
+        },
+    ],
+    ids=["dm_from_bot", "bot_message_subtype", "own_message", "mention_by_bot"],
+)
+def test_bot_messages_are_ignored(
+    client: Any, dispatcher: RecordingDispatcher, event: dict[str, Any]
+) -> None:
+    response = post_event(client, event_body(event))
+
+    assert response.status_code == 200
+    assert dispatcher.jobs == []
+
+
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [
+        ("who knows about the nightly export?", True),
+        ("WHO handles refunds", True),
+        ("Who's on call for search?", True),
+        ("whoever broke the build, thanks", False),
+        ("how do refunds work?", False),
+    ],
+)
+def test_dm_is_answered_only_with_the_trigger_word(
+    client: Any, dispatcher: RecordingDispatcher, text: str, answered: bool
+) -> None:
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U0001",
+        "text": text,
+        "channel": "D0001",
+        "ts": "5.5",
+    }
+
+    response = post_event(client, event_body(event))
+
+    assert response.status_code == 200
+    assert len(dispatcher.jobs) == (1 if answered else 0)
+
+
+def test_channel_messages_and_other_envelopes_get_2xx_without_work(
+    client: Any, dispatcher: RecordingDispatcher
+) -> None:
+    channel_message = {
+        "type": "message",
+        "channel_type": "channel",
+        "user": "U1",
+        "text": "who?",
+        "channel": "C1",
+        "ts": "2.2",
+    }
+    rate_limited = json.dumps({"type": "app_rate_limited", "team_id": "T1"}).encode()
+
+    responses = [post_event(client, event_body(channel_message)), post_event(client, rate_limited)]
+
+    assert [r.status_code for r in responses] == [200, 200]
+    assert dispatcher.jobs == []
+
+
+# --- handover and import weight ---------------------------------------------------------------
+
+
+def test_importing_the_api_app_loads_no_numpy_or_onnxruntime() -> None:
+    code = (
+        "import sys, app\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'onnxruntime'))\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_lambda_mode_invokes_the_configured_worker_asynchronously(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, client: Any
+) -> None:
+    calls: list[dict[str, Any]] = []
+
+    class FakeLambdaClient:  # the boto3 client's invoke call shape; no AWS here
+        def invoke(self, **kwargs: Any) -> dict[str, Any]:
+            calls.append(kwargs)
+            return {"StatusCode": 202}
+
+    apply_env(
+        monkeypatch, base_env(tmp_path, DISPATCH_MODE="lambda", WORKER_FUNCTION_NAME="whoknows-dev-worker")
+    )
+    runtime = routes.get_runtime()
+    runtime.dispatcher._client = FakeLambdaClient()  # type: ignore[attr-defined]
+
+    response = post_slash(client, slash_body("who owns refunds?"))
+
+    assert response.status_code == 200
+    [call] = calls
+    assert call["FunctionName"] == "whoknows-dev-worker"
+    assert call["InvocationType"] == "Event"
+    assert json.loads(call["Payload"])["job_id"] == "slash:trig.123"
