@@ -147,3 +147,57 @@ def capture_json_logs() -> Any:
         yield logs
     finally:
         logs.root.removeHandler(logs.handler)
+
+
+def model_variant(source: Any, dest: Any, version: str) -> Any:
+    """A copy of a trained model folder as another version: same graph, new metadata, so new bytes
+    and sha256 (what a retrain produces, minus the ten seconds of training)."""
+    import hashlib
+    from pathlib import Path
+
+    import onnx
+
+    from chalicelib.manifest import MANIFEST_NAME, parse_manifest
+    from chalicelib.predictor import VERSION_KEY
+
+    source, dest = Path(source), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    manifest = parse_manifest((source / MANIFEST_NAME).read_bytes())
+    model = onnx.load(str(source / manifest.model_path))
+    entries = {entry.key: entry for entry in model.metadata_props}
+    if VERSION_KEY in entries:
+        entries[VERSION_KEY].value = version
+    else:
+        onnx.helper.set_model_props(model, {**{k: e.value for k, e in entries.items()}, VERSION_KEY: version})
+    payload = model.SerializeToString()
+    (dest / "model.onnx").write_bytes(payload)
+    data = manifest.to_dict()
+    data.update(
+        version=version,
+        model_path="model.onnx",
+        sha256=hashlib.sha256(payload).hexdigest(),
+        size_bytes=len(payload),
+    )
+    (dest / MANIFEST_NAME).write_text(json.dumps(data))
+    return dest
+
+
+def broken_variant(source: Any, dest: Any, version: str, payload: bytes = b"not an onnx model") -> Any:
+    """A folder whose manifest is valid and matches its bytes, but the bytes are not a model."""
+    import hashlib
+    from pathlib import Path
+
+    from chalicelib.manifest import MANIFEST_NAME
+
+    source, dest = Path(source), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    data = json.loads((source / MANIFEST_NAME).read_text())
+    (dest / "model.onnx").write_bytes(payload)
+    data.update(
+        version=version,
+        model_path="model.onnx",
+        sha256=hashlib.sha256(payload).hexdigest(),
+        size_bytes=len(payload),
+    )
+    (dest / MANIFEST_NAME).write_text(json.dumps(data))
+    return dest
