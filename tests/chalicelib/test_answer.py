@@ -1,0 +1,277 @@
+"""The worker end to end: a real ONNX model from the moto S3 server, answers posted to the Slack
+stand-in with slack_sdk's real clients, and every failure told to the user in a sentence."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import answer, routes
+from chalicelib.answer import CORRUPT_MODEL, NO_MODEL, DeliveryFailed, run_job
+from chalicelib.dispatch import Job
+from export.publish import publish
+from export.sample import SAMPLE_TEAMS
+from tests.support.serving import (
+    BOT_TOKEN,
+    apply_env,
+    base_env,
+    broken_variant,
+    capture_json_logs,
+    model_variant,
+    signed,
+    slash_body,
+)
+from tests.support.slack_standin import Fault, SlackStandIn
+
+PREFIX = "models"
+
+
+@pytest.fixture
+def json_logs() -> Any:
+    yield from capture_json_logs()
+
+
+@pytest.fixture
+def worker_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, s3_bucket: Any, slack_standin: SlackStandIn
+) -> dict[str, Any]:
+    client, bucket = s3_bucket
+    env = base_env(
+        tmp_path,
+        MODEL_URI=f"s3://{bucket}/{PREFIX}",
+        MODEL_REFRESH_SECONDS="0",
+        TEAM_DIRECTORY=str(SAMPLE_TEAMS),
+        RESPONSE_URL_EXTRA_HOSTS=slack_standin.host,
+        SLACK_API_BASE_URL=slack_standin.api_url,
+    )
+    apply_env(monkeypatch, env)
+    yield {"client": client, "bucket": bucket, "slack": slack_standin, "dest": f"s3://{bucket}/{PREFIX}"}
+    routes.reset()
+    answer.reset_worker()
+
+
+def _slash_job(
+    slack: SlackStandIn, question: str = "refund stuck in pending after checkout", n: int = 1
+) -> dict[str, Any]:
+    return Job.for_slash_command(
+        question=question,
+        user_id="U1",
+        response_url=slack.response_url(f"cmd-{n}"),
+        trigger_id=f"trigger-{n}",
+        request_id="api-request-1",
+    ).to_dict()
+
+
+def _publish(env: dict[str, Any], folder: Path) -> None:
+    publish(folder, env["dest"], env["client"])
+
+
+def test_slash_answer_lists_the_top_three_teams_with_where_to_reach_them(
+    worker_env: dict[str, Any], sample_model_dir: Path, json_logs: Any
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+
+    result = run_job(_slash_job(slack), request_id="worker-request-1")
+
+    assert result == {"outcome": "answered", "job_id": "slash:trigger-1"}
+    [post] = slack.wait_for(1)
+    assert post.path == "/response/cmd-1"
+    body = post.body
+    assert body["response_type"] == "ephemeral"
+    text = json.dumps(body["blocks"])
+    assert "Payments" in text and "#payments-help" in text
+    assert sum(1 for block in body["blocks"] if block["type"] == "section") == 4  # headline + 3 teams
+    [done] = json_logs.events("job_done")
+    assert done["request_id"] == "worker-request-1"
+    assert done["origin_request_id"] == "api-request-1"
+    assert done["model_version"] and done["top_label"] == "PAYMENTS"
+    for phase in ("model_load_ms", "predict_ms", "post_ms"):
+        assert done[phase] >= 0
+    assert slack.base_url not in json_logs.text()
+
+
+def test_low_confidence_is_answered_honestly(
+    worker_env: dict[str, Any], sample_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONFIDENCE_THRESHOLD", "0.999")
+    routes.reset()
+    answer.reset_worker()
+    _publish(worker_env, sample_model_dir)
+
+    run_job(_slash_job(worker_env["slack"], "the thing is broken"))
+
+    [post] = worker_env["slack"].wait_for(1)
+    assert "I'm not sure" in post.body["text"]
+
+
+def test_event_answer_goes_into_the_thread_with_the_bot_token(
+    worker_env: dict[str, Any], sample_model_dir: Path
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    job = Job.for_message(
+        question="who can help with the nightly export to the warehouse?",
+        user_id="U1",
+        channel="C0001",
+        ts="1700.1",
+        thread_ts="1700.1",
+        team_id="T1",
+    )
+
+    assert run_job(job.to_dict())["outcome"] == "answered"
+
+    [post] = worker_env["slack"].wait_for(1)
+    assert post.path == "/api/chat.postMessage"
+    assert post.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
+    assert (post.body["channel"], post.body["thread_ts"]) == ("C0001", "1700.1")
+    assert "Data" in post.body["text"]
+
+
+def test_no_published_model_is_told_to_the_user(worker_env: dict[str, Any], json_logs: Any) -> None:
+    result = run_job(_slash_job(worker_env["slack"]), request_id="worker-request-2")
+
+    assert result["outcome"] == "failed_answered"
+    [post] = worker_env["slack"].wait_for(1)
+    assert NO_MODEL in post.body["text"]
+    [logged] = json_logs.events("model_unavailable")
+    assert logged["request_id"] == "worker-request-2" and "ModelNotFound" in logged["error"]
+
+
+def test_corrupt_model_is_refused_and_told_to_the_user(
+    worker_env: dict[str, Any], sample_model_dir: Path, json_logs: Any
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    pointer = json.loads(
+        worker_env["client"]
+        .get_object(Bucket=worker_env["bucket"], Key=f"{PREFIX}/manifest.json")["Body"]
+        .read()
+    )
+    worker_env["client"].put_object(
+        Bucket=worker_env["bucket"],
+        Key=f"{PREFIX}/{pointer['model_path']}",
+        Body=b"x" * pointer["size_bytes"],
+    )
+
+    run_job(_slash_job(worker_env["slack"]))
+
+    [post] = worker_env["slack"].wait_for(1)
+    assert CORRUPT_MODEL in post.body["text"]
+    assert "ModelCorrupt" in json_logs.events("model_unavailable")[0]["error"]
+
+
+def test_a_slack_500_is_retried_into_one_answer(worker_env: dict[str, Any], sample_model_dir: Path) -> None:
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+    slack.fail_next(Fault.SERVER_ERROR)
+
+    assert run_job(_slash_job(slack))["outcome"] == "answered"
+
+    assert len(slack.wait_for(1)) == 1
+    assert [r.fault for r in slack.received] == [Fault.SERVER_ERROR, None]
+
+
+def test_slack_down_raises_for_a_retry_that_then_answers_once(
+    worker_env: dict[str, Any], sample_model_dir: Path, json_logs: Any
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+    slack.fail_next(Fault.SERVER_ERROR, Fault.SERVER_ERROR, Fault.SERVER_ERROR)
+    payload = _slash_job(slack)
+
+    with pytest.raises(DeliveryFailed):
+        run_job(payload)
+    assert json_logs.events("job_post_failed")
+    assert run_job(payload)["outcome"] == "answered"  # Lambda's async retry
+    assert run_job(payload)["outcome"] == "duplicate"  # a second delivery of the same job
+
+    time.sleep(0.1)
+    assert len(slack.accepted) == 1
+
+
+def test_forged_response_url_is_never_posted_to(worker_env: dict[str, Any], sample_model_dir: Path) -> None:
+    _publish(worker_env, sample_model_dir)
+    payload = _slash_job(worker_env["slack"])
+    payload["response_url"] = "https://attacker.example/collect"
+
+    with pytest.raises(DeliveryFailed, match="not allowed"):
+        run_job(payload)
+
+
+def test_new_model_is_picked_up_and_a_bad_one_is_not(
+    worker_env: dict[str, Any], sample_model_dir: Path, tmp_path: Path, json_logs: Any
+) -> None:
+    slack: SlackStandIn = worker_env["slack"]
+    _publish(worker_env, model_variant(sample_model_dir, tmp_path / "v1", "v1"))
+    run_job(_slash_job(slack, n=1))
+    _publish(worker_env, model_variant(sample_model_dir, tmp_path / "v2", "v2"))
+    run_job(_slash_job(slack, n=2))
+    _publish(worker_env, broken_variant(sample_model_dir, tmp_path / "v3", "v3"))
+    run_job(_slash_job(slack, n=3))
+
+    assert [line["model_version"] for line in json_logs.events("job_done")] == ["v1", "v2", "v2"]
+    assert len(slack.wait_for(3)) == 3
+    assert json_logs.events("model_refresh_failed")[0]["wanted_version"] == "v3"
+
+
+def test_team_directory_mismatches_are_warnings(
+    worker_env: dict[str, Any],
+    sample_model_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    json_logs: Any,
+) -> None:
+    directory = tmp_path / "teams.json"
+    directory.write_text(json.dumps({"teams": {"PAYMENTS": {"display_name": "Payments"}, "OLDTEAM": {}}}))
+    monkeypatch.setenv("TEAM_DIRECTORY", str(directory))
+    routes.reset()
+    answer.reset_worker()
+    _publish(worker_env, sample_model_dir)
+
+    assert run_job(_slash_job(worker_env["slack"]))["outcome"] == "answered"
+
+    problems = " ".join(line["problem"] for line in json_logs.events("team_directory_mismatch"))
+    assert "OLDTEAM" in problems and "'SEARCH'" in problems
+
+
+def test_invalid_job_payload_is_logged_not_raised(worker_env: dict[str, Any], json_logs: Any) -> None:
+    assert run_job({"format": 1, "kind": "slash"})["outcome"] == "invalid"
+    assert json_logs.events("job_invalid")
+
+
+def test_slash_command_to_answer_through_chalice_in_local_mode(
+    worker_env: dict[str, Any], sample_model_dir: Path
+) -> None:
+    from app import app
+
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+    body = slash_body("why is my refund stuck in pending?", response_url=slack.response_url("e2e"))
+
+    with Client(app) as client:
+        started = time.perf_counter()
+        ack = client.http.post(
+            "/slack/commands", headers=signed(body, "application/x-www-form-urlencoded"), body=body
+        )
+        ack_seconds = time.perf_counter() - started
+        [post] = slack.wait_for(1, timeout=20)
+
+    assert ack.status_code == 200
+    assert "Looking for who knows" in json.loads(ack.body)["text"]
+    assert ack_seconds < 1.0
+    assert "Payments" in post.body["text"]
+
+
+def test_worker_lambda_function_through_chalice(worker_env: dict[str, Any], sample_model_dir: Path) -> None:
+    from app import app
+
+    _publish(worker_env, sample_model_dir)
+    with Client(app) as client:
+        result = client.lambda_.invoke("worker", _slash_job(worker_env["slack"]))
+
+    assert result.payload == {"outcome": "answered", "job_id": "slash:trigger-1"}
+    assert len(worker_env["slack"].wait_for(1)) == 1
