@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import Any, Protocol
 
 from chalicelib import logs
-from chalicelib.config import ConfigError, SecretUnavailable, Settings, load_settings
+from chalicelib.config import ConfigError, Settings, load_settings
 from chalicelib.dispatch import InvalidJob, Job
 from chalicelib.model import ModelHolder, ModelRejected
 from chalicelib.model_store import ModelCorrupt, ModelNotFound, ModelStore, ModelStoreError, ModelUnreachable
@@ -236,12 +236,8 @@ def run_job(payload: Any, request_id: str | None = None) -> dict[str, Any]:
             logs.error(_log, "config_invalid", problems=error.problems, job_id=job.job_id)
             _tell_misconfigured(job)
             return {"outcome": "misconfigured", "job_id": job.job_id}
-        try:
-            outcome = worker.handle(job)
-        except (SecretUnavailable, ConfigError) as error:
-            logs.error(_log, "config_invalid", error=str(error), job_id=job.job_id)
-            return {"outcome": "misconfigured", "job_id": job.job_id}
-        return {"outcome": outcome, "job_id": job.job_id}
+        # DeliveryFailed (including an unreadable bot token) propagates: Lambda retries the job.
+        return {"outcome": worker.handle(job), "job_id": job.job_id}
 
 
 def _tell_misconfigured(job: Job) -> None:
