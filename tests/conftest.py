@@ -1,3 +1,8 @@
 """Shared fixtures live in tests/support, one module per stand-in, registered here."""
 
-pytest_plugins = ["tests.support.s3", "tests.support.slack_standin", "tests.support.jira_standin"]
+pytest_plugins = [
+    "tests.support.models",
+    "tests.support.s3",
+    "tests.support.slack_standin",
+    "tests.support.jira_standin",
+]
