@@ -1,0 +1,89 @@
+"""Runs `chalice local` on 127.0.0.1 as a subprocess: used by the demo, the integration tests and
+the benchmarks, so all three exercise the same real HTTP server Slack would talk to."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+from chalicelib.slack.verify import sign_request
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ChaliceLocal:
+    """`chalice local` with the given environment; `post_signed` acts exactly as Slack does."""
+
+    def __init__(self, env: dict[str, str], signing_secret: str, startup_timeout: float = 30.0) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.signing_secret = signing_secret
+        self._env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self._timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = open(os.devnull, "wb")  # noqa: SIM115 - lives as long as the server
+
+    def start(self, log_path: Path | None = None) -> ChaliceLocal:
+        chalice = Path(sys.executable).with_name("chalice")
+        if log_path is not None:
+            self._log = log_path.open("wb")
+        self._process = subprocess.Popen(
+            [str(chalice), "local", "--host", "127.0.0.1", "--port", str(self.port), "--no-autoreload"],
+            cwd=REPO,
+            env=self._env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + self._timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"chalice local exited with code {self._process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"chalice local did not listen on port {self.port} within {self._timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._log.close()
+
+    def __enter__(self) -> ChaliceLocal:
+        return self.start()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
+
+    def post_signed(self, path: str, body: bytes, content_type: str, **headers: str) -> tuple[int, bytes]:
+        """POSTs `body` signed with the current time; returns (status, response body)."""
+        signed = sign_request(self.signing_secret, body, int(time.time()))
+        request = urllib.request.Request(
+            self.base_url + path,
+            data=body,
+            method="POST",
+            headers={"Content-Type": content_type, **signed, **headers},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
