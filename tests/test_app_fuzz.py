@@ -1,0 +1,88 @@
+"""Property-based: whatever arrives at the routes, signed or not, the answer is never a 5xx and a
+person who would read the reply gets readable text (hypothesis; 10,000+ generated requests)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from chalice.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib import routes
+from chalicelib.events import InMemorySeenEvents
+from tests.support.serving import RecordingDispatcher, apply_env, base_env, signed
+
+ROUTES = ("/slack/commands", "/slack/events")
+CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json", "text/plain", "")
+SLASH_FIELDS = (
+    "command",
+    "text",
+    "user_id",
+    "channel_id",
+    "team_id",
+    "trigger_id",
+    "response_url",
+    "ssl_check",
+)
+
+form_bodies = st.dictionaries(
+    st.sampled_from(SLASH_FIELDS), st.text(max_size=300), max_size=len(SLASH_FIELDS)
+).map(lambda fields: urlencode(fields).encode())
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=50),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+event_bodies = st.fixed_dictionaries(
+    {"type": st.sampled_from(["event_callback", "url_verification", "app_rate_limited", "x"])},
+    optional={"event_id": st.text(max_size=20), "challenge": json_values, "event": json_values},
+).map(lambda envelope: json.dumps(envelope).encode())
+bodies = st.one_of(
+    st.binary(max_size=2_000),
+    st.text(max_size=2_000).map(lambda text: text.encode("utf-8", "surrogatepass")),
+    st.text(max_size=200).map(lambda text: text.encode("utf-16")),
+    form_bodies,
+    event_bodies,
+    st.integers(min_value=1, max_value=1_000_000).map(lambda size: b"text=" + b"a" * size),  # up to 1 MB
+)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    patch = pytest.MonkeyPatch()
+    apply_env(patch, base_env(tmp_path_factory.mktemp("fuzz")))
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+    patch.undo()
+
+
+@pytest.mark.slow
+@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    route=st.sampled_from(ROUTES),
+    body=bodies,
+    content_type=st.sampled_from(CONTENT_TYPES),
+    sign=st.booleans(),
+)
+def test_no_request_gets_a_server_error(
+    client: Any, route: str, body: bytes, content_type: str, sign: bool
+) -> None:
+    routes.reset(dispatcher=RecordingDispatcher(), seen=InMemorySeenEvents())
+    headers = signed(body, content_type) if sign else {"Content-Type": content_type}
+    if not content_type:
+        headers.pop("Content-Type", None)
+    response = client.http.post(route, headers=headers, body=body)
+    assert response.status_code < 500, response.body[:200]
+    if response.status_code >= 400 and response.body:
+        reply = json.loads(response.body)
+        assert isinstance(reply, dict) and any(isinstance(v, str) and v for v in reply.values())
+    if route == "/slack/commands" and response.status_code == 200 and response.body:
+        assert json.loads(response.body).get("text")
