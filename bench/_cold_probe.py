@@ -1,0 +1,95 @@
+"""Child process for bench.serving's cold starts, run in a fresh interpreter.
+
+    python -m bench._cold_probe api EVENT_JSON_FILE     # the API function's Lambda entry point
+    python -m bench._cold_probe worker JOB_JSON_FILE    # the worker function's Lambda entry point
+
+`api`: imports app and hands one API Gateway proxy event (a signed slash command) to `app.app`, as
+the Lambda runtime does; the job goes to a do-nothing dispatcher (the async Lambda invoke cannot run
+here, and local mode would run the worker in this process). `worker`: imports app and calls the
+worker handler with one job, which fetches the model from S3 (moto), loads it, predicts and posts to
+the Slack stand-in. Prints one JSON line with in-process timings and the peak RSS (VmHWM;
+ru_maxrss is inherited from the parent on Linux, see bench.common.peak_rss_kb).
+"""
+
+from __future__ import annotations
+
+import time
+
+_T0 = time.perf_counter()
+
+import json  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+
+
+def peak_rss_kb() -> int:
+    """VmHWM in KiB (copy of bench.common.peak_rss_kb: importing bench.common would add to the
+    cold-start time measured here)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return -1
+
+
+class _Context:
+    aws_request_id = "bench-cold-0001"
+    function_name = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class _NullDispatcher:
+    def dispatch(self, job: object) -> None:
+        return None
+
+
+def main() -> None:
+    mode, payload_file = sys.argv[1:3]
+    with open(payload_file) as handle:
+        payload = json.load(handle)
+    t_import = time.perf_counter()
+    import app
+
+    t_imported = time.perf_counter()
+    extra: dict[str, float] = {}
+    if mode == "api":
+        from chalicelib import routes
+
+        routes.reset(dispatcher=_NullDispatcher())
+        response = app.app(payload, _Context())
+        ok = response.get("statusCode") == 200 and "ephemeral" in response.get("body", "")
+    else:
+        # Imported here only to split the time; app.worker would import them itself.
+        import chalicelib.answer
+
+        t_answer = time.perf_counter()
+        import chalicelib.predictor  # noqa: F401  (numpy + onnxruntime)
+
+        t_predictor = time.perf_counter()
+        extra["import_answer_s"] = t_answer - t_imported
+        extra["import_predictor_s"] = t_predictor - t_answer
+        result = app.worker(payload, _Context())
+        ok = result.get("outcome") == "answered"
+    t_done = time.perf_counter()
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "ok": ok,
+                "import_app_s": t_imported - t_import,
+                "handle_s": t_done - t_imported,
+                "script_total_s": t_done - _T0,
+                "maxrss_kb": peak_rss_kb(),
+                "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "modules": len(sys.modules),
+                "numpy_loaded": "numpy" in sys.modules,
+                **extra,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

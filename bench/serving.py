@@ -1,0 +1,567 @@
+"""Benchmark: the serving path, on the sample model (and optionally a real one).
+
+(a) ack latency in-process: signed slash commands through chalice.test.Client, local dispatch mode
+    (the job runs on a thread and posts to a Slack stand-in; we wait for it between requests so only
+    the acknowledgement is timed). Also routes.slash_command without Chalice. Target p99 <= 2 ms.
+(b) ack latency over loopback HTTP to `chalice local` (subprocess), sequential. Target p99 <= 20 ms.
+(c) API-function cold start: fresh interpreter imports app and answers one signed slash command
+    through app.app (the Lambda entry point) with a null dispatcher; wall time from spawn to exit,
+    with `python -c pass` as a baseline. Target <= 250 ms.
+(d) worker cold start: fresh interpreter imports app and runs the worker handler with one job; model
+    fetched from a moto S3 server (published with export.publish), answer posted to the Slack
+    stand-in; wall time from spawn to the stand-in receiving the answer. Target <= 600 ms.
+(e) warm prediction: Predictor.rank (normalise + session + ranking) and the raw session.run.
+    Target rank p50 <= 100 us.
+(f) worker peak memory: RSS high-water mark (VmHWM, not ru_maxrss: see bench.common.peak_rss_kb)
+    of the (d) subprocess. Target <= 150 MB.
+
+    python -m bench.serving [--real-model DIR] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from bench.common import PYTHON, REPO, percentiles, print_table, run_child, verdict, write_results
+
+SECRET = "bench-signing-secret-0123456789abcdef"
+TOKEN = "xoxb-bench-token"
+TARGETS = {
+    "ack_inprocess_p99_ms": 2.0,
+    "ack_http_p99_ms": 20.0,
+    "api_cold_ms": 250.0,
+    "worker_cold_ms": 600.0,
+    "rank_p50_us": 100.0,
+    "worker_maxrss_mb": 150.0,
+}
+SETTING_NAMES = (
+    "SLACK_SIGNING_SECRET",
+    "SLACK_SIGNING_SECRET_PARAM",
+    "SLACK_BOT_TOKEN",
+    "SLACK_BOT_TOKEN_PARAM",
+    "MODEL_URI",
+    "MODEL_CACHE_DIR",
+    "MODEL_REFRESH_SECONDS",
+    "CONFIDENCE_THRESHOLD",
+    "TRIGGER_WORD",
+    "TEAM_DIRECTORY",
+    "DISPATCH_MODE",
+    "WORKER_FUNCTION_NAME",
+    "RESPONSE_URL_EXTRA_HOSTS",
+    "SLACK_API_BASE_URL",
+)
+
+
+class _NullDispatcher:
+    def dispatch(self, job: Any) -> None:
+        return None
+
+
+def slash_body(text: str, trigger: str, response_url: str) -> bytes:
+    return urlencode(
+        {
+            "token": "deprecated",
+            "team_id": "T0001",
+            "channel_id": "C0001",
+            "user_id": "U0001",
+            "command": "/whoknows",
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": trigger,
+        }
+    ).encode()
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    from chalicelib.slack.verify import sign_request
+
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **sign_request(SECRET, body, int(time.time())),
+    }
+
+
+def sample_questions() -> list[str]:
+    from export.sample import SAMPLE_TICKETS
+    from export.tickets import read_tickets_with_report
+
+    tickets, _ = read_tickets_with_report(SAMPLE_TICKETS)
+    return [t.summary for t in tickets if t.summary]
+
+
+def serving_env(model_uri: str, cache: Path, slack_host: str, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "MODEL_URI": model_uri,
+        "MODEL_CACHE_DIR": str(cache),
+        "DISPATCH_MODE": "local",
+        "RESPONSE_URL_EXTRA_HOSTS": slack_host,
+        **extra,
+    }
+
+
+def apply_env(env: dict[str, str]) -> None:
+    from chalicelib import answer, routes
+
+    for name in SETTING_NAMES:
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    routes.reset()
+    answer.reset_worker()
+
+
+def ack_inprocess(env: dict[str, str], slack: Any, questions: list[str], n: int) -> dict[str, Any]:
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import routes
+
+    apply_env(env)
+    chalice_ms, direct_ms = [], []
+    posted_before = len(slack.accepted)
+    with Client(app) as client:
+        for i in range(-20, n):  # 20 warm-up requests (first one loads settings and the model)
+            body = slash_body(questions[i % len(questions)], f"a.{i}", slack.response_url(f"a{i}"))
+            headers = signed_headers(body)
+            t = time.perf_counter()
+            response = client.http.post("/slack/commands", headers=headers, body=body)
+            elapsed = time.perf_counter() - t
+            assert response.status_code == 200, response.body
+            if i >= 0:
+                chalice_ms.append(elapsed * 1e3)
+            routes.get_runtime().dispatcher.join()  # the answer is posted before the next request
+    null_ms = []
+    routes.reset(dispatcher=_NullDispatcher())  # same env; no job thread competing for the GIL
+    with Client(app) as client:
+        for i in range(-20, n):
+            body = slash_body(questions[i % len(questions)], f"n.{i}", slack.response_url(f"n{i}"))
+            headers = signed_headers(body)
+            t = time.perf_counter()
+            response = client.http.post("/slack/commands", headers=headers, body=body)
+            elapsed = time.perf_counter() - t
+            assert response.status_code == 200, response.body
+            if i >= 0:
+                null_ms.append(elapsed * 1e3)
+    apply_env(env)
+    for i in range(n):
+        body = slash_body(questions[i % len(questions)], f"d.{i}", slack.response_url(f"d{i}"))
+        headers = signed_headers(body)
+        t = time.perf_counter()
+        reply = routes.slash_command(body, headers)
+        direct_ms.append((time.perf_counter() - t) * 1e3)
+        assert reply.status == 200
+        routes.get_runtime().dispatcher.join()
+    slack.wait_for(posted_before + 2 * n + 20, timeout=30)
+    return {
+        "requests": n,
+        "chalice_test_client_ms": percentiles(chalice_ms),
+        "routes_direct_ms": percentiles(direct_ms),
+        "chalice_test_client_null_dispatcher_ms": percentiles(null_ms),
+        "answers_posted": len(slack.accepted) - posted_before,
+    }
+
+
+def ack_http(env: dict[str, str], slack: Any, questions: list[str], n: int) -> dict[str, Any]:
+    sys.path.insert(0, str(REPO))
+    from scripts.local_server import ChaliceLocal
+
+    latencies = []
+    posted_before = len(slack.accepted)
+    with ChaliceLocal(env, SECRET) as server:
+        for i in range(-10, n):
+            body = slash_body(questions[i % len(questions)], f"h.{i}", slack.response_url(f"h{i}"))
+            request = urllib.request.Request(
+                server.base_url + "/slack/commands", data=body, method="POST", headers=signed_headers(body)
+            )
+            t = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+                status = response.status
+            elapsed = time.perf_counter() - t
+            assert status == 200
+            if i >= 0:
+                latencies.append(elapsed * 1e3)
+            slack.wait_for(posted_before + i + 11, timeout=10)  # the job finished before the next request
+    return {"requests": n, "ack_ms": percentiles(latencies)}
+
+
+def api_cold(env: dict[str, str], questions: list[str], runs: int, work: Path) -> dict[str, Any]:
+    from chalice.config import Config
+    from chalice.local import LocalGateway
+
+    from app import app
+
+    gateway = LocalGateway(app, Config())
+    child_env = {**os.environ, **env}
+    baseline, cold, children = [], [], []
+    for i in range(runs):
+        wall, _ = run_child(["-c", "pass"], env=child_env)
+        baseline.append(wall * 1e3)
+        body = slash_body(questions[i % len(questions)], f"c.{i}", "https://hooks.slack.com/commands/T1/1/x")
+        event = gateway._generate_lambda_event("POST", "/slack/commands", signed_headers(body), body)
+        event["body"] = body.decode()
+        event_file = work / f"api-event-{i}.json"
+        event_file.write_text(json.dumps(event))
+        wall, child = run_child(["-m", "bench._cold_probe", "api", str(event_file)], env=child_env)
+        assert child["ok"], child
+        cold.append(wall * 1e3)
+        children.append(child)
+    return {
+        "runs": runs,
+        "python_pass_ms": percentiles(baseline),
+        "api_cold_wall_ms": percentiles(cold),
+        "import_app_ms": percentiles([c["import_app_s"] * 1e3 for c in children]),
+        "first_request_ms": percentiles([c["handle_s"] * 1e3 for c in children]),
+        "maxrss_mb": statistics.median(c["maxrss_kb"] / 1024 for c in children),
+        "numpy_loaded": any(c["numpy_loaded"] for c in children),
+        "modules": children[-1]["modules"],
+    }
+
+
+def worker_cold(
+    model_dir: Path, slack: Any, s3: dict[str, str], questions: list[str], runs: int, work: Path, tag: str
+) -> dict[str, Any]:
+    import subprocess
+
+    import boto3
+
+    from chalicelib.dispatch import Job
+    from export.publish import publish
+
+    client = boto3.client("s3", endpoint_url=s3["AWS_ENDPOINT_URL_S3"], region_name=s3["AWS_DEFAULT_REGION"])
+    bucket = f"whoknows-bench-{tag}"
+    client.create_bucket(Bucket=bucket)
+    publish(model_dir, f"s3://{bucket}/models", client)
+    model_bytes = (model_dir / "model.onnx").stat().st_size
+    to_answer, wall_ms, children = [], [], []
+    for i in range(runs):
+        cache = work / f"cache-{tag}-{i}"  # empty /tmp, as in a new Lambda container
+        extra = {} if tag == "sample" else {"TEAM_DIRECTORY": ""}
+        env = {
+            **os.environ,
+            **serving_env(f"s3://{bucket}/models", cache, slack.host, **extra),
+            **s3,
+        }
+        job = Job.for_slash_command(
+            question=questions[i % len(questions)],
+            user_id="U0001",
+            response_url=slack.response_url(f"w-{tag}-{i}"),
+            trigger_id=f"w.{tag}.{i}",
+        )
+        job_file = work / f"job-{tag}-{i}.json"
+        job_file.write_text(json.dumps(job.to_dict()))
+        before = len(slack.accepted)
+        start = time.monotonic()
+        done = subprocess.run(
+            [PYTHON, "-m", "bench._cold_probe", "worker", str(job_file)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        exited = time.monotonic()
+        if done.returncode != 0:
+            raise RuntimeError(f"worker probe failed:\n{done.stderr[-3000:]}")
+        child = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+        assert child["ok"], (child, done.stderr[-2000:])
+        for line in done.stderr.splitlines():
+            if '"job_done"' in line:
+                logged = json.loads(line)
+                child["logged_ms"] = {k: v for k, v in logged.items() if k.endswith("_ms")}
+        answer = slack.wait_for(before + 1, timeout=10)[-1]
+        to_answer.append((answer.at - start) * 1e3)
+        wall_ms.append((exited - start) * 1e3)
+        children.append(child)
+    return {
+        "runs": runs,
+        "model_bytes": model_bytes,
+        "spawn_to_answer_ms": percentiles(to_answer),
+        "spawn_to_exit_ms": percentiles(wall_ms),
+        "import_app_ms": percentiles([c["import_app_s"] * 1e3 for c in children]),
+        "handle_job_ms": percentiles([c["handle_s"] * 1e3 for c in children]),
+        "import_chalicelib_answer_ms": percentiles([c["import_answer_s"] * 1e3 for c in children]),
+        "import_predictor_onnxruntime_ms": percentiles([c["import_predictor_s"] * 1e3 for c in children]),
+        "worker_logged_ms": {
+            key: percentiles([c["logged_ms"][key] for c in children if key in c.get("logged_ms", {})])
+            for key in children[0].get("logged_ms", {})
+        },
+        "maxrss_mb": percentiles([c["maxrss_kb"] / 1024 for c in children]),
+        "ru_maxrss_mb_inherited": percentiles([c["ru_maxrss_kb"] / 1024 for c in children]),
+    }
+
+
+def warm_predict(model_file: Path, questions: list[str], n: int) -> dict[str, Any]:
+    import numpy as np
+
+    from chalicelib.predictor import Predictor
+    from chalicelib.text import normalize
+
+    predictor = Predictor(model_file)
+    normalized = [normalize(q) for q in questions]
+    batches = [np.array([q], dtype=object).reshape(-1, 1) for q in normalized]
+    session = predictor._session
+    for q in questions[:200]:
+        predictor.rank(q)
+    rank_us, run_us, norm_us = [], [], []
+    for i in range(n):
+        q = questions[i % len(questions)]
+        t = time.perf_counter()
+        predictor.rank(q)
+        rank_us.append((time.perf_counter() - t) * 1e6)
+        batch = batches[i % len(batches)]
+        t = time.perf_counter()
+        session.run(["probabilities"], {"text": batch})
+        run_us.append((time.perf_counter() - t) * 1e6)
+        t = time.perf_counter()
+        normalize(q)
+        norm_us.append((time.perf_counter() - t) * 1e6)
+    return {
+        "calls": n,
+        "labels": len(predictor.labels),
+        "rank_us": percentiles(rank_us),
+        "session_run_us": percentiles(run_us),
+        "normalize_us": percentiles(norm_us),
+    }
+
+
+def model_rows(name: str, cold: dict[str, Any], warm: dict[str, Any]) -> list[tuple[Any, ...]]:
+    t = TARGETS
+    return [
+        (
+            f"(d) worker cold: spawn -> answer posted [{name}]",
+            "ms",
+            cold["spawn_to_answer_ms"]["p50"],
+            cold["spawn_to_answer_ms"]["max"],
+            t["worker_cold_ms"],
+            verdict(cold["spawn_to_answer_ms"]["p50"], t["worker_cold_ms"]),
+        ),
+        (
+            f"    of which import app [{name}]",
+            "ms",
+            cold["import_app_ms"]["p50"],
+            cold["import_app_ms"]["max"],
+            "",
+            "",
+        ),
+        (
+            f"    of which handler (imports, S3 fetch, load, predict, post) [{name}]",
+            "ms",
+            cold["handle_job_ms"]["p50"],
+            cold["handle_job_ms"]["max"],
+            "",
+            "",
+        ),
+        (
+            f"      import chalicelib.answer [{name}]",
+            "ms",
+            cold["import_chalicelib_answer_ms"]["p50"],
+            cold["import_chalicelib_answer_ms"]["max"],
+            "",
+            "",
+        ),
+        (
+            f"      import chalicelib.predictor (numpy, onnxruntime) [{name}]",
+            "ms",
+            cold["import_predictor_onnxruntime_ms"]["p50"],
+            cold["import_predictor_onnxruntime_ms"]["max"],
+            "",
+            "",
+        ),
+        *[
+            (f"      job_done log: {key} [{name}]", "ms", value["p50"], value["max"], "", "")
+            for key, value in cold["worker_logged_ms"].items()
+        ],
+        (
+            f"(e) warm Predictor.rank [{name}]",
+            "us",
+            warm["rank_us"]["p50"],
+            warm["rank_us"]["p99"],
+            t["rank_p50_us"],
+            verdict(warm["rank_us"]["p50"], t["rank_p50_us"]),
+        ),
+        (
+            f"    raw session.run, 1 question [{name}]",
+            "us",
+            warm["session_run_us"]["p50"],
+            warm["session_run_us"]["p99"],
+            "",
+            "",
+        ),
+        (f"    normalize() [{name}]", "us", warm["normalize_us"]["p50"], warm["normalize_us"]["p99"], "", ""),
+        (
+            f"(f) worker peak RSS (VmHWM) [{name}]",
+            "MB",
+            cold["maxrss_mb"]["p50"],
+            cold["maxrss_mb"]["max"],
+            t["worker_maxrss_mb"],
+            verdict(cold["maxrss_mb"]["max"], t["worker_maxrss_mb"]),
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__.split("\n")[0])
+    parser.add_argument("--real-model", type=Path, help="a trained model folder (model.onnx + manifest.json)")
+    parser.add_argument("--quick", action="store_true", help="small repeat counts (smoke run)")
+    args = parser.parse_args(argv)
+    n_ack, n_http, n_cold, n_wcold, n_warm = (
+        (200, 100, 3, 3, 2000) if args.quick else (2000, 1000, 15, 10, 5000)
+    )
+    if args.real_model and not (args.real_model / "model.onnx").is_file():
+        print(f"bench.serving: {args.real_model} has no model.onnx")
+        return 1
+
+    from moto.server import ThreadedMotoServer
+
+    from export.sample import SAMPLE_TICKETS
+    from export.train import train
+
+    sys.path.insert(0, str(REPO))
+    from tests.support.slack_standin import SlackStandIn
+
+    work = Path(tempfile.mkdtemp(prefix="whoknows-bench-serving-"))
+    sample_dir = work / "sample-model"
+    t = time.perf_counter()
+    train(SAMPLE_TICKETS, sample_dir, min_tickets_per_team=5, progress=False)
+    print(f"trained the sample model in {time.perf_counter() - t:.1f} s -> {sample_dir}")
+    questions = sample_questions()
+
+    nowhere = work / "aws-absent"
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    s3 = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
+        "AWS_CONFIG_FILE": str(nowhere),
+        "AWS_SHARED_CREDENTIALS_FILE": str(nowhere),
+    }
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        os.environ.pop(name, None)
+    os.environ.update(s3)
+    results: dict[str, Any] = {"targets": TARGETS}
+    quiet = open(os.devnull, "w")  # noqa: SIM115 - JSON log lines (still formatted: part of the cost)
+    try:
+        with SlackStandIn() as slack, contextlib.redirect_stderr(quiet):
+            env = serving_env(str(sample_dir), work / "cache-local", slack.host)
+            results["ack_inprocess"] = ack_inprocess(env, slack, questions, n_ack)
+            print("(a) done", flush=True)
+            results["ack_http"] = ack_http(env, slack, questions, n_http)
+            print("(b) done", flush=True)
+            results["api_cold"] = api_cold(env, questions, n_cold, work)
+            print("(c) done", flush=True)
+            models = {"sample": sample_dir}
+            if args.real_model:
+                models["real"] = args.real_model
+            results["models"] = {}
+            for tag, model_dir in models.items():
+                cold = worker_cold(model_dir, slack, s3, questions, n_wcold, work, tag)
+                warm = warm_predict(model_dir / "model.onnx", questions, n_warm)
+                results["models"][tag] = {"dir": str(model_dir), "worker_cold": cold, "warm": warm}
+                print(f"(d-f) {tag} done", flush=True)
+    finally:
+        moto.stop()
+        quiet.close()
+
+    a, b, c = results["ack_inprocess"], results["ack_http"], results["api_cold"]
+    rows = [
+        (
+            "(a) ack in-process, chalice.test.Client",
+            "ms",
+            a["chalice_test_client_ms"]["p50"],
+            a["chalice_test_client_ms"]["p99"],
+            TARGETS["ack_inprocess_p99_ms"],
+            verdict(a["chalice_test_client_ms"]["p99"], TARGETS["ack_inprocess_p99_ms"]),
+        ),
+        (
+            "    p90 / max",
+            "ms",
+            a["chalice_test_client_ms"]["p90"],
+            a["chalice_test_client_ms"]["max"],
+            "",
+            "",
+        ),
+        (
+            "    chalice.test.Client, null dispatcher (no job thread)",
+            "ms",
+            a["chalice_test_client_null_dispatcher_ms"]["p50"],
+            a["chalice_test_client_null_dispatcher_ms"]["p99"],
+            "",
+            "",
+        ),
+        (
+            "    routes.slash_command, no Chalice (local dispatch)",
+            "ms",
+            a["routes_direct_ms"]["p50"],
+            a["routes_direct_ms"]["p99"],
+            "",
+            "",
+        ),
+        (
+            "(b) ack over HTTP, chalice local",
+            "ms",
+            b["ack_ms"]["p50"],
+            b["ack_ms"]["p99"],
+            TARGETS["ack_http_p99_ms"],
+            verdict(b["ack_ms"]["p99"], TARGETS["ack_http_p99_ms"]),
+        ),
+        (
+            "(c) API cold: spawn -> reply -> exit",
+            "ms",
+            c["api_cold_wall_ms"]["p50"],
+            c["api_cold_wall_ms"]["max"],
+            TARGETS["api_cold_ms"],
+            verdict(c["api_cold_wall_ms"]["p50"], TARGETS["api_cold_ms"]),
+        ),
+        (
+            "    baseline `python -c pass`",
+            "ms",
+            c["python_pass_ms"]["p50"],
+            c["python_pass_ms"]["max"],
+            "",
+            "",
+        ),
+        ("    of which import app", "ms", c["import_app_ms"]["p50"], c["import_app_ms"]["max"], "", ""),
+        (
+            "    of which first request (settings, verify, reply)",
+            "ms",
+            c["first_request_ms"]["p50"],
+            c["first_request_ms"]["max"],
+            "",
+            "",
+        ),
+    ]
+    for tag, model in results["models"].items():
+        rows += model_rows(tag, model["worker_cold"], model["warm"])
+    print_table(
+        f"serving (a: n={n_ack}, b: n={n_http}, c: {n_cold} runs, d/f: {n_wcold} runs, e: n={n_warm})",
+        ["measure", "unit", "p50", "p99/max", "target", "verdict"],
+        rows,
+    )
+    print(
+        "p99/max: p99 for (a), (b), (e); max for the cold starts and memory. (c) and (d) verdicts use the "
+        "median; (f) uses the max."
+    )
+    write_results("serving", {"quick": args.quick, **results})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Benchmark: `export.train.train` on the real Jira CSV, then scikit-learn vs ONNX for that model.
+
+1. Times the whole training command (load, fit+evaluate, final fit, convert, parity, write) and
+   records the held-out metrics. Target: total <= 90 s on 2 cores.
+2. Refits the shipped pipeline once more with the same building blocks (all tickets, as
+   final_fit="all" does), pickles it with joblib and converts that same fitted object to ONNX, so
+   both files hold the identical model. Then, each in a fresh subprocess: import + load time, peak
+   RSS (VmHWM) after load + 100 predictions, and single-question latency over ~2000 normalised summaries of
+   the held-out (newest) tickets; plus the file sizes.
+
+    python -m bench.train_export [--csv PATH] [--out DIR] [--questions N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.common import percentiles, print_table, run_child, verdict, write_results
+
+DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/jira-public-1.csv"
+TRAIN_TARGET_S = 90.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.train_export", description=__doc__.split("\n")[0])
+    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--out", type=Path, help="keep the trained model here (default: a temp dir)")
+    parser.add_argument("--questions", type=int, default=2000)
+    args = parser.parse_args(argv)
+    if not args.csv.is_file():
+        print(f"bench.train_export: {args.csv} not found; this benchmark needs the real Jira CSV.")
+        return 1
+
+    import joblib
+
+    from export.convert import to_onnx
+    from export.dataset import load_dataset
+    from export.pipeline import ModelParams, build_pipeline, training_rows
+    from export.train import DEFAULT_MIN_TICKETS, _calibration_folds, train
+
+    work = Path(tempfile.mkdtemp(prefix="whoknows-bench-"))
+    out = args.out or work / "model"
+    start = time.perf_counter()
+    result = train(args.csv, out, progress=False)
+    train_total = time.perf_counter() - start
+    metrics = {k: v for k, v in result.metrics.items() if k != "confusion_matrix"}
+    print_table(
+        f"export.train.train on {args.csv.name} ({len(result.manifest.labels)} teams)",
+        ["phase", "seconds"],
+        [*result.timings.items(), ("total (wall)", train_total), ("target", f"<= {TRAIN_TARGET_S:.0f}")],
+    )
+    print(f"verdict: {verdict(train_total, TRAIN_TARGET_S)} target")
+    print_table(
+        "held-out metrics (newest 20%)",
+        ["metric", "value"],
+        [(k, v) for k, v in metrics.items() if isinstance(v, int | float)],
+    )
+
+    # The same model, refit once (all tickets, same params as the shipped one).
+    t = time.perf_counter()
+    data = load_dataset(args.csv, DEFAULT_MIN_TICKETS, progress=False)
+    _, test_idx = data.split(0.2)
+    rows, labels = training_rows(data.texts, data.summaries, data.teams)
+    params = ModelParams(calibration_folds=_calibration_folds(labels, 3))
+    pipeline = build_pipeline(params, len(data)).fit(rows, labels)
+    refit_s = time.perf_counter() - t
+    pickle_path, onnx_path = work / "model.joblib", work / "model.onnx"
+    joblib.dump(pipeline, pickle_path)
+    classes = [str(c) for c in pipeline.classes_]
+    onnx_path.write_bytes(to_onnx(pipeline, classes, "bench").SerializeToString())
+    summaries = [data.summaries[i] for i in test_idx if data.summaries[i]]
+    questions = summaries[: args.questions]
+    questions_path = work / "questions.json"
+    questions_path.write_text(json.dumps(questions))
+
+    probes = {}
+    for kind, path in (("sklearn", pickle_path), ("onnx", onnx_path)):
+        wall, child = run_child(["-m", "bench._load_probe", kind, str(path), str(questions_path)])
+        lat_us = [s * 1e6 for s in child.pop("latencies_s")]
+        probes[kind] = {
+            **child,
+            "process_wall_s": wall,
+            "latency_us": percentiles(lat_us),
+            "file_bytes": path.stat().st_size,
+        }
+    rows_out = []
+    for label, getter in (
+        ("file size (MB)", lambda p: p["file_bytes"] / 1e6),
+        ("import + load (ms)", lambda p: p["import_and_load_s"] * 1e3),
+        ("child wall incl. interpreter + 2100 calls (s)", lambda p: p["process_wall_s"]),
+        ("peak RSS after load + 100 calls (MB)", lambda p: p["maxrss_after_load_and_100_kb"] / 1024),
+        ("latency p50 (us)", lambda p: p["latency_us"]["p50"]),
+        ("latency p90 (us)", lambda p: p["latency_us"]["p90"]),
+        ("latency p99 (us)", lambda p: p["latency_us"]["p99"]),
+        ("latency mean (us)", lambda p: p["latency_us"]["mean"]),
+    ):
+        s, o = getter(probes["sklearn"]), getter(probes["onnx"])
+        rows_out.append((label, s, o, f"{s / o:.1f}x" if o else "-"))
+    print_table(
+        f"scikit-learn vs ONNX, same fitted model ({len(questions)} single-question calls, fresh process)",
+        ["", "scikit-learn", "onnxruntime", "sklearn/onnx"],
+        rows_out,
+    )
+    write_results(
+        "train_export",
+        {
+            "csv": args.csv.name,
+            "train": {
+                "timings_s": result.timings,
+                "total_wall_s": train_total,
+                "target_s": TRAIN_TARGET_S,
+                "meets_target": train_total <= TRAIN_TARGET_S,
+                "version": result.manifest.version,
+                "vocabulary_size": result.manifest.extra["vocabulary_size"],
+                "model_bytes": result.manifest.size_bytes,
+                "parity": result.manifest.extra["parity"],
+                "team_counts": dict(Counter(data.teams).most_common()),
+            },
+            "metrics": metrics,
+            "comparison": {"refit_s": refit_s, "questions": len(questions), **probes},
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
