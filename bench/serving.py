@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.common import PYTHON, REPO, percentiles, print_table, run_child, verdict, write_results
+from chalicelib.config import SETTING_NAMES
 
 SECRET = "bench-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-bench-token"
@@ -45,22 +46,6 @@ TARGETS = {
     "rank_p50_us": 100.0,
     "worker_maxrss_mb": 150.0,
 }
-SETTING_NAMES = (
-    "SLACK_SIGNING_SECRET",
-    "SLACK_SIGNING_SECRET_PARAM",
-    "SLACK_BOT_TOKEN",
-    "SLACK_BOT_TOKEN_PARAM",
-    "MODEL_URI",
-    "MODEL_CACHE_DIR",
-    "MODEL_REFRESH_SECONDS",
-    "CONFIDENCE_THRESHOLD",
-    "TRIGGER_WORD",
-    "TEAM_DIRECTORY",
-    "DISPATCH_MODE",
-    "WORKER_FUNCTION_NAME",
-    "RESPONSE_URL_EXTRA_HOSTS",
-    "SLACK_API_BASE_URL",
-)
 
 
 class _NullDispatcher:

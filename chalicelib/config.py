@@ -31,6 +31,23 @@ DEFAULT_TEAM_DIRECTORIES = (
     Path(__file__).resolve().parent / "teams.json",  # deployed with the bundle, if someone adds one
     _REPO_ROOT / "export" / "sample" / "teams.json",  # the repo's sample directory (local mode, demo)
 )
+# Every variable the bot reads: tests and benchmarks clear them all before setting their own.
+SETTING_NAMES = (
+    "SLACK_SIGNING_SECRET",
+    "SLACK_SIGNING_SECRET_PARAM",
+    "SLACK_BOT_TOKEN",
+    "SLACK_BOT_TOKEN_PARAM",
+    "MODEL_URI",
+    "MODEL_CACHE_DIR",
+    "MODEL_REFRESH_SECONDS",
+    "CONFIDENCE_THRESHOLD",
+    "TRIGGER_WORD",
+    "TEAM_DIRECTORY",
+    "DISPATCH_MODE",
+    "WORKER_FUNCTION_NAME",
+    "RESPONSE_URL_EXTRA_HOSTS",
+    "SLACK_API_BASE_URL",
+)
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}")
 _TRIGGER = re.compile(r"[\w'-]+")
 

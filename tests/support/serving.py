@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib.config import SETTING_NAMES
 from chalicelib.dispatch import Job
 from chalicelib.slack.verify import sign_request
 
@@ -47,24 +48,6 @@ def base_env(tmp_path: Any, **overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return env
-
-
-SETTING_NAMES = (
-    "SLACK_SIGNING_SECRET",
-    "SLACK_SIGNING_SECRET_PARAM",
-    "SLACK_BOT_TOKEN",
-    "SLACK_BOT_TOKEN_PARAM",
-    "MODEL_URI",
-    "MODEL_CACHE_DIR",
-    "MODEL_REFRESH_SECONDS",
-    "CONFIDENCE_THRESHOLD",
-    "TRIGGER_WORD",
-    "TEAM_DIRECTORY",
-    "DISPATCH_MODE",
-    "WORKER_FUNCTION_NAME",
-    "RESPONSE_URL_EXTRA_HOSTS",
-    "SLACK_API_BASE_URL",
-)
 
 
 def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
