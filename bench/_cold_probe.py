@@ -8,7 +8,7 @@ the Lambda runtime does; the job goes to a do-nothing dispatcher (the async Lamb
 here, and local mode would run the worker in this process). `worker`: imports app and calls the
 worker handler with one job, which fetches the model from S3 (moto), loads it, predicts and posts to
 the Slack stand-in. Prints one JSON line with in-process timings and the peak RSS (VmHWM;
-ru_maxrss is inherited from the parent on Linux, see bench.common.peak_rss_kb).
+ru_maxrss is inherited from the parent on Linux, see bench.rss.peak_rss_kb).
 """
 
 from __future__ import annotations
@@ -21,15 +21,7 @@ import json  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 
-
-def peak_rss_kb() -> int:
-    """VmHWM in KiB (copy of bench.common.peak_rss_kb: importing bench.common would add to the
-    cold-start time measured here)."""
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return -1
+from bench.rss import peak_rss_kb  # noqa: E402
 
 
 class _Context:

@@ -15,15 +15,7 @@ import json  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 
-
-def peak_rss_kb() -> int:
-    """VmHWM in KiB (copy of bench.common.peak_rss_kb: importing bench.common would add to the
-    cold-start time measured here)."""
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return -1
+from bench.rss import peak_rss_kb  # noqa: E402
 
 
 def main() -> None:

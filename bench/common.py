@@ -95,17 +95,3 @@ def run_child(
         raise RuntimeError(f"child {args} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     return wall, (json.loads(lines[-1]) if lines else {})
-
-
-def peak_rss_kb() -> int:
-    """This process's RSS high-water mark (VmHWM), in KiB.
-
-    Not ru_maxrss: on Linux a child's ru_maxrss starts from its parent's high-water mark (the
-    parent's memory map is the one exec replaces), so a probe spawned from a 1 GB benchmark process
-    would report 1 GB whatever it loads. VmHWM belongs to the current memory map only.
-    """
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return -1

@@ -12,7 +12,7 @@
     stand-in; wall time from spawn to the stand-in receiving the answer. Target <= 600 ms.
 (e) warm prediction: Predictor.rank (normalise + session + ranking) and the raw session.run.
     Target rank p50 <= 100 us.
-(f) worker peak memory: RSS high-water mark (VmHWM, not ru_maxrss: see bench.common.peak_rss_kb)
+(f) worker peak memory: RSS high-water mark (VmHWM, not ru_maxrss: see bench.rss.peak_rss_kb)
     of the (d) subprocess. Target <= 150 MB.
 
     python -m bench.serving [--real-model DIR] [--quick]
