@@ -75,6 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="all",
         help="'all' (default) refits on every ticket after evaluating; 'split' ships the evaluated model",
     )
+    parser.add_argument(
+        "--graph",
+        choices=("compact", "skl2onnx"),
+        default="compact",
+        help="'compact' (default) costs per word of the question; 'skl2onnx' is the reference conversion",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -91,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         min_tickets_per_team=args.min_tickets_per_team,
         min_df=args.min_df,
         final_fit=args.final_fit,
+        graph=args.graph,
         progress=not args.quiet,
     )
     metrics, parity = result.metrics, result.manifest.extra["parity"]
@@ -130,10 +137,11 @@ def train(
     min_tickets_per_team: int = DEFAULT_MIN_TICKETS,
     min_df: int = 3,
     final_fit: str = "all",
+    graph: str = "compact",
     progress: bool = True,
 ) -> TrainResult:
     """The whole offline step; raises UserError (nothing written) on bad input or failed parity."""
-    from export.convert import to_onnx
+    from export.convert import ConversionError, to_onnx
     from export.dataset import load_dataset
     from export.evaluate import evaluate, plot_confusion_matrix, write_report
     from export.parity import check_parity
@@ -184,7 +192,10 @@ def train(
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     try:
         model_path = staging / MODEL_NAME
-        model_path.write_bytes(to_onnx(shipped, labels, version).SerializeToString())
+        try:
+            model_path.write_bytes(to_onnx(shipped, labels, version, graph).SerializeToString())
+        except ConversionError as error:
+            raise UserError(f"conversion to ONNX failed: {error}; model not written") from None
         lap("convert")
         parity = check_parity(shipped, model_path, test_texts, progress)
         lap("parity")
@@ -215,6 +226,7 @@ def train(
                     "final_fit": final_fit,
                 },
                 "params": params.as_dict(),
+                "graph": graph,
                 "vocabulary_size": len(shipped.named_steps["tfidf"].vocabulary_),
                 "metrics": {k: v for k, v in metrics.items() if k != "confusion_matrix"},
                 "parity": parity.as_dict(),

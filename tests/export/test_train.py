@@ -36,6 +36,7 @@ def test_sample_model_folder_is_complete_and_consistent(sample_model_dir: Path) 
 def test_model_runs_without_locale_dependent_ops(sample_model_dir: Path) -> None:
     graph = onnx.load(sample_model_dir / "model.onnx").graph
     assert "StringNormalizer" not in {node.op_type for node in graph.node}
+    assert "TfIdfVectorizer" not in {node.op_type for node in graph.node}  # the compact graph
 
 
 def test_predictor_ranks_an_obvious_question(sample_model_dir: Path) -> None:
@@ -120,3 +121,13 @@ def test_real_data_slice_trains_and_passes_parity(real_data: Path, tmp_path: Pat
     assert result.manifest.extra["parity"]["max_probability_difference"] <= 1e-5
     assert result.metrics["top1_accuracy"] > 0.7
     assert len(result.manifest.labels) == 8
+
+
+def test_the_reference_graph_can_still_be_chosen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    args = ["train", str(SAMPLE_TICKETS), "--out", str(out), "--min-tickets-per-team", "5"]
+    assert main([*args, "--graph", "skl2onnx", "--quiet"]) == 0
+    manifest = parse_manifest((out / "manifest.json").read_bytes())
+    assert manifest.extra["graph"] == "skl2onnx"
+    assert manifest.extra["parity"]["passed"] is True
+    assert "TfIdfVectorizer" in {node.op_type for node in onnx.load(out / "model.onnx").graph.node}

@@ -1,0 +1,221 @@
+"""The fitted pipeline as a compact ONNX graph whose cost grows with the question, not the vocabulary.
+
+skl2onnx's graph for TF-IDF + linear model computes a dense vector as long as the vocabulary
+(~190k on real data) and multiplies it by every class's weights: ~1.2 ms and ~170 MB per worker.
+A question has a dozen words, so this graph does only what those words need:
+
+    split on " " -> unigrams + bigrams -> vocabulary index (LabelEncoder, unknown -> a zero row)
+    -> distinct (row, term) pairs (binary TF) -> gather rows of idf-scaled class weights, sum them
+    -> divide by the L2 norm of the idf vector -> + intercept -> Platt sigmoid per class -> normalise
+
+It is the same arithmetic scikit-learn does (TfidfVectorizer binary=True, norm="l2"; LinearSVC
+one-vs-rest; CalibratedClassifierCV sigmoid, ensemble=False), regrouped: (idf / norm) . w equals
+(idf . w) / norm. The parity gate (export/parity.py) holds it to scikit-learn's answers like any
+other conversion. Plain ONNX ops only: no StringNormalizer (needs a locale Lambda lacks), no regex.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline
+
+from chalicelib.predictor import INPUT_NAME, PROBABILITIES_OUTPUT
+
+LABEL_OUTPUT = "label"
+OPSETS = {"": 20, "ai.onnx.ml": 3}  # StringSplit/StringConcat need 20; LabelEncoder v2 is ml 2-3
+
+
+class UnsupportedPipeline(ValueError):
+    """The pipeline is not one this graph reproduces exactly; the message says what differs."""
+
+
+def _check_vectorizer(vectorizer: TfidfVectorizer) -> None:
+    wanted = {
+        "analyzer": "word",
+        "lowercase": False,
+        "token_pattern": r"\S+",
+        "tokenizer": None,
+        "preprocessor": None,
+        "stop_words": None,
+        "binary": True,
+        "norm": "l2",
+        "use_idf": True,
+        "sublinear_tf": False,
+    }
+    params = vectorizer.get_params()
+    differs = {k: params[k] for k, v in wanted.items() if params[k] != v}
+    if differs or vectorizer.ngram_range[0] != 1 or vectorizer.ngram_range[1] not in (1, 2):
+        raise UnsupportedPipeline(f"TF-IDF settings the compact graph does not reproduce: {differs}")
+
+
+def _linear_parts(
+    classifier: CalibratedClassifierCV,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(coef [k, V], intercept [k], platt_a [k], platt_b [k]); k = 1 for two classes."""
+    if not isinstance(classifier, CalibratedClassifierCV) or classifier.method != "sigmoid":
+        raise UnsupportedPipeline("expected CalibratedClassifierCV(method='sigmoid')")
+    if len(classifier.calibrated_classifiers_) != 1:
+        raise UnsupportedPipeline("expected ensemble=False (one linear model)")
+    calibrated = classifier.calibrated_classifiers_[0]
+    estimator = calibrated.estimator
+    if list(estimator.classes_) != list(classifier.classes_):
+        raise UnsupportedPipeline("estimator and calibrator disagree on the class order")
+    coef = np.asarray(estimator.coef_, dtype=np.float64)
+    intercept = np.asarray(estimator.intercept_, dtype=np.float64).reshape(-1)
+    a = np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64)
+    b = np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64)
+    if not (coef.shape[0] == intercept.shape[0] == a.shape[0] == b.shape[0]):
+        raise UnsupportedPipeline("one calibrator per decision column expected")
+    return coef, intercept, a, b
+
+
+def _const(name: str, value: np.ndarray) -> TensorProto:
+    return numpy_helper.from_array(value, name=name)
+
+
+def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProto:
+    """The ONNX model (input `text` [N, 1] normalised strings; outputs `label` [N],
+    `probabilities` [N, classes] float32, columns in `labels` order)."""
+    vectorizer, classifier = pipeline.named_steps["tfidf"], pipeline.named_steps["classifier"]
+    _check_vectorizer(vectorizer)
+    if [str(c) for c in classifier.classes_] != list(labels):
+        raise UnsupportedPipeline("labels must be the classifier's classes, in its order")
+    coef, intercept, platt_a, platt_b = _linear_parts(classifier)
+    binary = len(labels) == 2
+    vocabulary: dict[str, int] = vectorizer.vocabulary_
+    size = len(vocabulary)
+    unknown = size  # index of the all-zero row every out-of-vocabulary term maps to
+    idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+
+    weights = np.zeros((size + 1, coef.shape[0]), dtype=np.float32)
+    weights[:size] = (coef * idf).T  # row j = idf_j * w_j for every decision column
+    idf_squared = np.zeros(size + 1, dtype=np.float32)
+    idf_squared[:size] = (idf.astype(np.float32)) ** 2
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+
+    i64 = lambda *values: np.array(values, dtype=np.int64)  # noqa: E731
+    initializers = [
+        _const("flat_shape", i64(-1)),
+        _const("zero", i64(0)),
+        _const("one", i64(1)),
+        _const("minus_one", i64(-1)),
+        _const("axis_1", i64(1)),
+        _const("big", i64(np.iinfo(np.int64).max)),
+        _const("space", np.array([" "], dtype=object)),
+        _const("pad_one_after", i64(0, 0, 0, 1)),
+        _const("unknown_id", i64(unknown)),
+        _const("stride", i64(size + 1)),
+        _const("weights", weights),
+        _const("idf_squared", idf_squared),
+        _const("classes_dim", i64(coef.shape[0])),
+        _const("tiny", np.array(np.finfo(np.float32).tiny, dtype=np.float32)),
+        _const("intercept", intercept.astype(np.float32)),
+        _const("neg_a", (-platt_a).astype(np.float32)),
+        _const("neg_b", (-platt_b).astype(np.float32)),
+        _const("one_f", np.array(1.0, dtype=np.float32)),
+        _const("zero_f", np.array(0.0, dtype=np.float32)),
+        _const("uniform", np.array(1.0 / len(labels), dtype=np.float32)),
+        _const("label_names", np.array(labels, dtype=object)),
+    ]
+    node = helper.make_node
+    nodes = [
+        # Words: "" pads rows shorter than the longest; "" is never a vocabulary term.
+        node("Reshape", [INPUT_NAME, "flat_shape"], ["texts"]),
+        node("StringSplit", ["texts"], ["words", "word_counts"], delimiter=" "),
+    ]
+    term_tensor = "words"
+    if vectorizer.ngram_range[1] == 2:
+        nodes += [
+            node("Slice", ["words", "zero", "minus_one", "axis_1"], ["left"]),
+            node("Slice", ["words", "one", "big", "axis_1"], ["right"]),
+            node("StringConcat", ["left", "space"], ["left_space"]),
+            node("StringConcat", ["left_space", "right"], ["bigrams"]),
+            node("Concat", ["words", "bigrams"], ["terms"], axis=1),
+        ]
+        term_tensor = "terms"
+    nodes += [
+        node(
+            "LabelEncoder",
+            [term_tensor],
+            ["term_ids"],
+            domain="ai.onnx.ml",
+            keys_strings=terms,
+            values_int64s=list(range(size)),
+            default_int64=unknown,
+        ),
+        # One extra unknown column per row, so a row (or the whole batch) is never empty.
+        node("Pad", ["term_ids", "pad_one_after", "unknown_id"], ["padded_ids"], mode="constant"),
+        # Binary TF: each (row, term) counts once, so make the pairs unique across the batch.
+        node("Shape", ["padded_ids"], ["ids_shape"], start=0, end=1),
+        node("Squeeze", ["ids_shape"], ["rows"]),
+        node("Range", ["zero", "rows", "one"], ["row_numbers"]),
+        node("Unsqueeze", ["row_numbers", "axis_1"], ["row_column"]),
+        node("Mul", ["row_column", "stride"], ["row_offsets"]),
+        node("Add", ["padded_ids", "row_offsets"], ["pair_keys"]),
+        node("Reshape", ["pair_keys", "flat_shape"], ["flat_keys"]),
+        node("Unique", ["flat_keys"], ["pairs"], sorted=1),
+        node("Mod", ["pairs", "stride"], ["pair_terms"]),
+        node("Div", ["pairs", "stride"], ["pair_rows"]),
+        node("Unsqueeze", ["pair_rows", "minus_one"], ["scatter_rows"]),
+        # Sum idf-scaled weight rows, and idf^2 for the norm, per question.
+        node("Gather", ["weights", "pair_terms"], ["pair_weights"], axis=0),
+        node("Gather", ["idf_squared", "pair_terms"], ["pair_idf_squared"], axis=0),
+        node("Concat", ["ids_shape", "classes_dim"], ["scores_shape"], axis=0),
+        node(
+            "ConstantOfShape", ["scores_shape"], ["zero_scores"], value=helper.make_tensor("", 1, [1], [0.0])
+        ),
+        node("ConstantOfShape", ["ids_shape"], ["zero_norms"], value=helper.make_tensor("", 1, [1], [0.0])),
+        node("ScatterND", ["zero_scores", "scatter_rows", "pair_weights"], ["raw_scores"], reduction="add"),
+        node(
+            "ScatterND",
+            ["zero_norms", "scatter_rows", "pair_idf_squared"],
+            ["squared_norms"],
+            reduction="add",
+        ),
+        node("Sqrt", ["squared_norms"], ["norms"]),
+        node("Max", ["norms", "tiny"], ["safe_norms"]),  # a question with no known term scores 0
+        node("Unsqueeze", ["safe_norms", "axis_1"], ["norm_column"]),
+        node("Div", ["raw_scores", "norm_column"], ["scores"]),
+        node("Add", ["scores", "intercept"], ["decisions"]),
+        # Platt scaling, as sklearn's _SigmoidCalibration: expit(-(a * d + b)).
+        node("Mul", ["decisions", "neg_a"], ["scaled"]),
+        node("Add", ["scaled", "neg_b"], ["logits"]),
+        node("Sigmoid", ["logits"], ["calibrated"]),
+    ]
+    if binary:
+        nodes += [
+            node("Sub", ["one_f", "calibrated"], ["negative"]),
+            node("Concat", ["negative", "calibrated"], [PROBABILITIES_OUTPUT], axis=1),
+        ]
+    else:
+        nodes += [
+            node("ReduceSum", ["calibrated", "one"], ["totals"], keepdims=1),
+            node("Div", ["calibrated", "totals"], ["shares"]),
+            node("Equal", ["totals", "zero_f"], ["all_zero"]),
+            node("Where", ["all_zero", "uniform", "shares"], ["unclipped"]),
+            node("Min", ["unclipped", "one_f"], [PROBABILITIES_OUTPUT]),
+        ]
+    nodes += [
+        node("ArgMax", [PROBABILITIES_OUTPUT], ["best"], axis=1, keepdims=0),
+        node("Gather", ["label_names", "best"], [LABEL_OUTPUT], axis=0),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "whoknows_compact",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.STRING, [None, 1])],
+        [
+            helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, [None]),
+            helper.make_tensor_value_info(PROBABILITIES_OUTPUT, TensorProto.FLOAT, [None, len(labels)]),
+        ],
+        initializer=initializers,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid(domain, version) for domain, version in OPSETS.items()]
+    )
+    model.ir_version = 9  # onnxruntime >= 1.16 reads it; newer IRs would need a newer runtime
+    onnx.checker.check_model(model, full_check=True)
+    return model

@@ -1,0 +1,139 @@
+"""The compact graph gives scikit-learn's probabilities, for every shape of question and batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.pipeline import Pipeline
+
+from chalicelib.text import normalize
+from export.compact_graph import UnsupportedPipeline, build_compact_model
+from export.dataset import load_dataset
+from export.parity import AWKWARD_INPUTS
+from export.pipeline import ModelParams, build_pipeline, training_rows
+from export.sample import SAMPLE_TICKETS
+
+TOLERANCE = 1e-5
+
+
+def _fit(teams: set[str] | None = None, **vectorizer_params: object) -> Pipeline:
+    data = load_dataset(SAMPLE_TICKETS, 5, False)
+    keep = [i for i, team in enumerate(data.teams) if teams is None or team in teams]
+    rows, labels = training_rows(
+        [data.texts[i] for i in keep], [data.summaries[i] for i in keep], [data.teams[i] for i in keep]
+    )
+    pipeline = build_pipeline(ModelParams(calibration_folds=2, n_jobs=1), len(keep))
+    pipeline.set_params(**{f"tfidf__{k}": v for k, v in vectorizer_params.items()})
+    return pipeline.fit(rows, labels)
+
+
+class Compact:
+    """The pipeline and its compact graph in an onnxruntime session."""
+
+    def __init__(self, pipeline: Pipeline, tmp: Path) -> None:
+        self.pipeline = pipeline
+        self.labels = [str(c) for c in pipeline.classes_]
+        path = tmp / "compact.onnx"
+        path.write_bytes(build_compact_model(pipeline, self.labels).SerializeToString())
+        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def run(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        batch = np.array(list(texts), dtype=object).reshape(-1, 1)
+        label, probabilities = self.session.run(["label", "probabilities"], {"text": batch})
+        return label, probabilities
+
+    def assert_agrees(self, texts: Sequence[str]) -> None:
+        expected = self.pipeline.predict_proba(list(texts))
+        label, actual = self.run(texts)
+        assert actual.shape == expected.shape
+        assert np.abs(actual - expected).max() <= TOLERANCE
+        assert list(actual.argmax(axis=1)) == list(expected.argmax(axis=1))
+        assert list(label) == [self.labels[i] for i in actual.argmax(axis=1)]
+
+
+@pytest.fixture(scope="module")
+def multiclass(tmp_path_factory: pytest.TempPathFactory) -> Compact:
+    return Compact(_fit(), tmp_path_factory.mktemp("multiclass"))
+
+
+@pytest.fixture(scope="module")
+def sample_texts() -> list[str]:
+    data = load_dataset(SAMPLE_TICKETS, 5, False)
+    return data.texts + [s for s in data.summaries if s] + [normalize(t) for t in AWKWARD_INPUTS]
+
+
+def test_agrees_with_scikit_learn_on_every_sample_ticket_in_one_batch(
+    multiclass: Compact, sample_texts: list[str]
+) -> None:
+    multiclass.assert_agrees(sample_texts)
+
+
+def test_agrees_one_question_at_a_time(multiclass: Compact, sample_texts: list[str]) -> None:
+    for text in sample_texts[::7]:
+        multiclass.assert_agrees([text])
+
+
+def test_rows_of_a_batch_do_not_leak_into_each_other(multiclass: Compact, sample_texts: list[str]) -> None:
+    question = normalize("who knows why the refund webhook retries twice")
+    alone = multiclass.run([question])[1][0]
+    for neighbours in (["", question], [question, sample_texts[0], ""], [sample_texts[-1]] * 5 + [question]):
+        batch = multiclass.run(neighbours)[1]
+        for row, text in zip(batch, neighbours, strict=True):
+            if text == question:
+                assert np.allclose(row, alone, rtol=0, atol=1e-6)  # float order only, no leak
+
+
+def test_repeated_words_count_once_as_in_binary_tf(multiclass: Compact) -> None:
+    once, repeated = "refund invoice vat", "refund refund invoice vat vat vat refund"
+    probabilities = multiclass.run([once, repeated])[1]
+    assert np.allclose(probabilities[0], probabilities[1], atol=TOLERANCE)
+    multiclass.assert_agrees([once, repeated])
+
+
+def test_a_question_without_known_words_gets_the_intercept_only_answer(multiclass: Compact) -> None:
+    multiclass.assert_agrees(["", "zzqx", "zzqx qqzz xxyy"])
+
+
+words = st.sampled_from(["refund", "invoice", "kafka", "login", "sso", "ios", "index", "zzqx", "the", "a1"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(words, max_size=30).map(" ".join), min_size=1, max_size=6))
+def test_any_batch_of_normalised_questions_agrees(multiclass: Compact, batch: list[str]) -> None:
+    multiclass.assert_agrees(batch)
+
+
+def test_two_teams_use_the_single_decision_column(tmp_path: Path) -> None:
+    compact = Compact(_fit({"PAYMENTS", "MOBILE"}), tmp_path)
+    data = load_dataset(SAMPLE_TICKETS, 5, False)
+    compact.assert_agrees([*data.texts, "", "refund on ios app"])
+    assert compact.run(["refund"])[1].shape == (1, 2)
+
+
+def test_unigram_only_vectorizer_agrees(tmp_path: Path, sample_texts: list[str]) -> None:
+    Compact(_fit(ngram_range=(1, 1)), tmp_path).assert_agrees(sample_texts)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"sublinear_tf": True}, {"lowercase": True}, {"binary": False}, {"ngram_range": (1, 3)}, {"norm": "l1"}],
+)
+def test_settings_it_cannot_reproduce_are_refused(change: dict[str, object]) -> None:
+    pipeline = _fit({"PAYMENTS", "MOBILE", "DATA"}, **change)
+    with pytest.raises(UnsupportedPipeline):
+        build_compact_model(pipeline, [str(c) for c in pipeline.classes_])
+
+
+def test_graph_costs_per_word_not_per_vocabulary_term(multiclass: Compact) -> None:
+    model = build_compact_model(multiclass.pipeline, multiclass.labels)
+    ops = {node.op_type for node in model.graph.node}
+    assert not ops & {"TfIdfVectorizer", "LinearClassifier", "StringNormalizer", "MatMul"}
+    assert {"StringSplit", "LabelEncoder", "Gather", "Unique"} <= ops
+    onnx.checker.check_model(model, full_check=True)
