@@ -1,4 +1,4 @@
-"""whoknows on AWS Chalice: two Slack routes (the API function) and the worker function.
+"""whoknows on AWS Chalice: the Slack routes (the API function) and the worker function.
 
 Thin on purpose: each route hands the raw body and headers to chalicelib.routes and returns what it
 says. Settings are read at the first request, not at import, so tests can set the environment first.
@@ -40,6 +40,12 @@ def slash_command() -> Response:
 def slack_events() -> Response:
     request = app.current_request
     return _respond(routes.events(request.raw_body, request.headers, _request_id()))
+
+
+@app.route("/slack/interactions", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def slack_interactions() -> Response:
+    request = app.current_request
+    return _respond(routes.interactions(request.raw_body, request.headers, _request_id()))
 
 
 @app.lambda_function(name="worker")

@@ -4,7 +4,7 @@ Kept out of app.py so the routes there stay one line each, and testable without 
 (or imported from here) loads numpy or onnxruntime: the worker's code is imported only when a job
 runs in local mode, on the job's own thread.
 
-Order, for both routes: settings (a broken deployment answers 200 with a friendly line, never a 5xx
+Order, for every route: settings (a broken deployment answers 200 with a friendly line, never a 5xx
 Slack would show as a failure), then the signature (401, nothing else done), then everything else.
 """
 
@@ -17,17 +17,20 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from chalicelib import logs
+from chalicelib import feedback, logs
 from chalicelib.config import ConfigError, SecretUnavailable, Settings, load_settings, reset_settings
 from chalicelib.dispatch import Dispatcher, DispatchFailed, Job, LambdaDispatcher, LocalDispatcher
 from chalicelib.events import EventFilter, InMemorySeenEvents, SeenEvents
 from chalicelib.slack.render import SlackMessage, render_ack, render_error, render_usage
 from chalicelib.slack.requests import (
     BadRequest,
+    BlockActions,
     EventCallback,
     IgnoredEnvelope,
+    IgnoredInteraction,
     UrlVerification,
     parse_event_callback,
+    parse_interaction,
     parse_slash_command,
 )
 from chalicelib.slack.verify import InvalidSignature, verify_request
@@ -228,3 +231,28 @@ def events(body: bytes, headers: Mapping[str, str], request_id: str | None = Non
 
 def to_json(reply: Reply) -> str:
     return reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+
+
+def interactions(body: bytes, headers: Mapping[str, str], request_id: str | None = None) -> Reply:
+    """Clicks on our messages' buttons (`block_actions`): verified, parsed, logged; always quick.
+
+    Slack ignores the body of a 200 here (a reply to the user would need the response_url, i.e. a
+    worker job), so feedback is acknowledged with {"ok": true} and recorded in the log only.
+    """
+    with logs.request_context(request_id):
+        timings = logs.Timings()
+        _, stop = _prepare("interactions", body, headers, timings)
+        if stop is not None:
+            return stop
+        try:
+            interaction = parse_interaction(body)
+        except BadRequest as error:
+            logs.warning(_log, "interaction_bad_request", reason=str(error), **timings)
+            return Reply.error(400, str(error))
+        if isinstance(interaction, IgnoredInteraction):
+            reason = f"type_{interaction.interaction_type[:50]}"
+            logs.info(_log, "interaction_ignored", reason=reason, **timings)
+            return Reply(200, {"ok": True})
+        assert isinstance(interaction, BlockActions)
+        feedback.record(interaction, **timings)
+        return Reply(200, {"ok": True})

@@ -31,6 +31,9 @@ MAX_TEAMS_SHOWN = 3
 MAX_ECHO_CHARS = 150
 """Echoed questions are cut so the answer, not the question, fills the message."""
 MAX_NAME_CHARS = 80
+FEEDBACK_RIGHT = "feedback_right"
+FEEDBACK_WRONG = "feedback_wrong"
+"""action_ids of the feedback buttons; chalicelib.feedback reads the clicks by these names."""
 
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
 _CHANNEL_NAME = re.compile(r"#[a-z0-9_-]{1,80}")
@@ -173,8 +176,8 @@ def _feedback(question_id: str, top_label: str) -> ActionsBlock:
     value = json.dumps({"q": question_id, "team": top_label}, separators=(",", ":"))
     return ActionsBlock(
         elements=[
-            ButtonElement(text=PlainTextObject(text="That helped"), action_id="feedback_right", value=value),
-            ButtonElement(text=PlainTextObject(text="Wrong team"), action_id="feedback_wrong", value=value),
+            ButtonElement(text=PlainTextObject(text="That helped"), action_id=FEEDBACK_RIGHT, value=value),
+            ButtonElement(text=PlainTextObject(text="Wrong team"), action_id=FEEDBACK_WRONG, value=value),
         ]
     )
 

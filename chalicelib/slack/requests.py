@@ -76,6 +76,36 @@ class IgnoredEnvelope:
     envelope_type: str
 
 
+@dataclass(frozen=True)
+class BlockAction:
+    """One clicked element of a `block_actions` payload (a button: `value` is what we put in it)."""
+
+    action_id: str
+    value: str | None = None
+    block_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BlockActions:
+    """A click on an interactive element of one of our messages.
+
+    The payload's response_url and deprecated verification token are deliberately not kept: nothing
+    here needs them, so nothing downstream can log them.
+    """
+
+    user_id: str
+    actions: tuple[BlockAction, ...]
+    team_id: str | None = None
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IgnoredInteraction:
+    """A well-formed interaction the bot has no handler for (shortcuts, view submissions…)."""
+
+    interaction_type: str
+
+
 def parse_slash_command(body: bytes) -> SlashCommand:
     """Parses the form-encoded POST Slack sends for `/whoknows …`."""
     text = _decode(body)
@@ -143,6 +173,55 @@ def parse_event_callback(body: bytes) -> UrlVerification | EventCallback | Ignor
     )
 
 
+def parse_interaction(body: bytes) -> BlockActions | IgnoredInteraction:
+    """Parses an interactivity request: a form with one field, `payload`, holding JSON."""
+    text = _decode(body)
+    try:
+        fields = parse_qs(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("a form field is not valid UTF-8 once percent-decoded") from None
+    values = fields.get("payload")
+    if not values or not values[0]:
+        raise BadRequest("the interaction has no payload field")
+    if len(values) > 1:
+        raise BadRequest("form field given more than once: payload")
+    try:
+        payload = json.loads(values[0])
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"the interaction payload is not valid JSON ({error.msg})") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("the interaction payload must be a JSON object")
+    kind = payload.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise BadRequest("the interaction payload has no type")
+    if kind != "block_actions":
+        return IgnoredInteraction(interaction_type=kind)
+    user = payload.get("user")
+    if not isinstance(user, dict):
+        raise BadRequest("block_actions has no user object")
+    actions = payload.get("actions")
+    if not isinstance(actions, list) or not actions:
+        raise BadRequest("block_actions has no actions")
+    team, channel = payload.get("team"), payload.get("channel")
+    team_id = _optional_str(team, "id") if isinstance(team, dict) else None
+    return BlockActions(
+        user_id=_required_str(user, "id", "block_actions user"),
+        actions=tuple(_block_action(action) for action in actions),
+        team_id=team_id or _optional_str(user, "team_id"),
+        channel_id=_optional_str(channel, "id") if isinstance(channel, dict) else None,
+    )
+
+
+def _block_action(action: Any) -> BlockAction:
+    if not isinstance(action, dict):
+        raise BadRequest("each block action must be a JSON object")
+    return BlockAction(
+        action_id=_required_str(action, "action_id", "block action"),
+        value=_optional_str(action, "value"),
+        block_id=_optional_str(action, "block_id"),
+    )
+
+
 def strip_bot_mention(text: str) -> str:
     """The question without the leading `<@U…>` mention(s) that addressed the bot."""
     return _LEADING_MENTIONS.sub("", text, count=1).strip()
@@ -167,7 +246,7 @@ def _optional_str(data: dict[str, Any], name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"event field {name} must be a string")
+        raise BadRequest(f"field {name} must be a string")
     return value
 
 

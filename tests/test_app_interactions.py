@@ -1,0 +1,177 @@
+"""POST /slack/interactions end to end through chalice.test.Client, signed the way Slack signs:
+feedback clicks are verified, logged as one `feedback` line and answered 200 at once; anything
+else gets a short answer, never a 5xx."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import routes
+from chalicelib.events import InMemorySeenEvents
+from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG, RankedTeam, render_answer
+from tests.support.interactions import RESPONSE_URL, block_actions, click_body, interaction_body
+from tests.support.serving import (
+    SIGNING_SECRET,
+    RecordingDispatcher,
+    apply_env,
+    base_env,
+    capture_json_logs,
+    signed,
+)
+
+FORM = "application/x-www-form-urlencoded"
+PATH = "/slack/interactions"
+
+
+@pytest.fixture
+def dispatcher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingDispatcher:
+    apply_env(monkeypatch, base_env(tmp_path))
+    recorder = RecordingDispatcher()
+    routes.reset(dispatcher=recorder, seen=InMemorySeenEvents())
+    return recorder
+
+
+@pytest.fixture
+def json_logs() -> Any:
+    yield from capture_json_logs()
+
+
+@pytest.fixture
+def client() -> Any:
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+def post(client: Any, body: bytes, headers: dict[str, str] | None = None) -> Any:
+    return client.http.post(PATH, headers=headers or signed(body, FORM), body=body)
+
+
+@pytest.mark.parametrize(("action_id", "verdict"), [(FEEDBACK_RIGHT, "right"), (FEEDBACK_WRONG, "wrong")])
+def test_a_click_on_a_rendered_answer_is_logged_as_feedback(
+    client: Any, dispatcher: RecordingDispatcher, json_logs: Any, action_id: str, verdict: str
+) -> None:
+    message = render_answer(
+        "who owns refunds?", [RankedTeam("PAYMENTS", 0.93, "Payments")], 0.5, question_id="slash:trig.77"
+    )
+    [actions] = [block for block in message.blocks if block["type"] == "actions"]
+    [button] = [element for element in actions["elements"] if element["action_id"] == action_id]
+
+    started = time.perf_counter()
+    response = post(client, click_body(action_id, button["value"]))
+    elapsed = time.perf_counter() - started
+
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"ok": True}
+    assert elapsed < 1.0  # Slack's limit is 3 s; this route does no I/O at all
+    [line] = json_logs.events("feedback")
+    assert line["verdict"] == verdict
+    assert (line["question_id"], line["suggested_team"]) == ("slash:trig.77", "PAYMENTS")
+    assert (line["user_id"], line["team_id"]) == ("U0001", "T0001")
+    assert line["request_id"] and line["verify_ms"] >= 0
+    assert dispatcher.jobs == []  # feedback needs no worker
+    assert RESPONSE_URL not in json_logs.text()
+    assert "deprecated-verification-token" not in json_logs.text()
+
+
+def test_a_forged_click_is_refused_and_not_recorded(
+    client: Any, dispatcher: RecordingDispatcher, json_logs: Any
+) -> None:
+    body = click_body()
+
+    response = post(client, body, signed(body, FORM, secret="not-" + SIGNING_SECRET))
+
+    assert response.status_code == 401
+    assert json.loads(response.body) == {"error": "invalid request signature"}
+    assert json_logs.events("feedback") == []
+    assert json_logs.events("request_refused")[0]["route"] == "interactions"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"payload=",
+        b"text=hello",
+        b"payload=%FF%FE",
+        urlencode({"payload": "{not json"}).encode(),
+        interaction_body(["a"]),
+        interaction_body({"no": "type"}),
+        interaction_body(block_actions(user="U1")),
+        interaction_body(block_actions(actions=[])),
+        interaction_body(block_actions(actions=[{"action_id": None}])),
+    ],
+    ids=[
+        "empty",
+        "empty-payload",
+        "no-payload",
+        "percent-non-utf8",
+        "not-json",
+        "json-list",
+        "no-type",
+        "bad-user",
+        "no-actions",
+        "bad-action",
+    ],
+)
+def test_malformed_interactions_get_a_short_400(
+    client: Any, dispatcher: RecordingDispatcher, body: bytes
+) -> None:
+    response = post(client, body)
+
+    assert response.status_code == 400
+    reply = json.loads(response.body)
+    assert list(reply) == ["error"] and 0 < len(reply["error"]) <= 120
+    assert "Traceback" not in reply["error"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        interaction_body({"type": "view_submission", "view": {}}),
+        interaction_body({"type": "shortcut", "callback_id": "x"}),
+        click_body("some_other_button", "x"),
+        click_body(FEEDBACK_WRONG, "not what render.py writes"),
+        click_body(FEEDBACK_RIGHT, None),
+    ],
+    ids=["view-submission", "shortcut", "unknown-action", "unreadable-value", "no-value"],
+)
+def test_well_formed_interactions_we_do_not_handle_get_200_and_no_feedback(
+    client: Any, dispatcher: RecordingDispatcher, json_logs: Any, body: bytes
+) -> None:
+    response = post(client, body)
+
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"ok": True}
+    assert json_logs.events("feedback") == []
+    assert json_logs.events("interaction_ignored") or json_logs.events("feedback_unreadable")
+
+
+def test_json_is_not_what_slack_sends_here(client: Any, dispatcher: RecordingDispatcher) -> None:
+    body = json.dumps(block_actions()).encode()
+
+    response = post(client, body, signed(body, "application/json"))
+
+    assert response.status_code == 415  # Chalice refuses the content type before our code runs
+
+
+def test_misconfiguration_answers_200_not_a_5xx(
+    client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, json_logs: Any
+) -> None:
+    env = base_env(tmp_path)
+    del env["SLACK_SIGNING_SECRET"]
+    apply_env(monkeypatch, env)
+
+    response = post(client, click_body())
+
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"ok": False}
+    assert json_logs.events("config_invalid")[0]["route"] == "interactions"
