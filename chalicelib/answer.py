@@ -3,19 +3,20 @@
 `run_job(payload, request_id)` is the worker function's whole body. Whatever fails (no model, a
 corrupt model, a rejected job) the user is told so in a sentence, and the cause is logged with the
 request id. When posting itself fails the failure is logged and raised, so Lambda retries the async
-invocation (twice) and then hands it to the on-failure destination; a job already answered in this
-container is never answered again (`CompletedJobs`).
+invocation (twice) and then hands it to the on-failure destination. A job already answered, or being
+answered, is not answered again (`chalicelib.idempotency`): within the container by default, across
+containers when IDEMPOTENCY_TABLE names a DynamoDB table.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib import logs
 from chalicelib.config import ConfigError, Settings, load_settings
 from chalicelib.dispatch import InvalidJob, Job
+from chalicelib.idempotency import DUPLICATE, AnswerOnce, LedgerUnavailable, answer_once_from_settings
 from chalicelib.model import ModelHolder, ModelRejected
 from chalicelib.model_store import ModelCorrupt, ModelNotFound, ModelStore, ModelStoreError, ModelUnreachable
 from chalicelib.slack.render import RankedTeam, SlackMessage, render_answer, render_error
@@ -39,38 +40,6 @@ class DeliveryFailed(Exception):
     """The reply could not be posted; raised so the async invocation is retried."""
 
 
-class CompletedJobs(Protocol):
-    """Which jobs were answered; swap in a DynamoDB-backed one for cross-container idempotency."""
-
-    def claim(self, job_id: str) -> bool:
-        """True for the first claimer of `job_id` (then `release` or keep it)."""
-        ...
-
-    def release(self, job_id: str) -> None:
-        """Undo a claim whose reply was not delivered, so a retry may answer."""
-        ...
-
-
-class InMemoryCompletedJobs:
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._max = max_entries
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def claim(self, job_id: str) -> bool:
-        with self._lock:
-            if job_id in self._ids:
-                return False
-            self._ids[job_id] = None
-            while len(self._ids) > self._max:
-                self._ids.popitem(last=False)
-            return True
-
-    def release(self, job_id: str) -> None:
-        with self._lock:
-            self._ids.pop(job_id, None)
-
-
 def user_message_for(error: Exception) -> str:
     """The sentence a user sees for a model failure; the details go to the log."""
     if isinstance(error, ModelNotFound):
@@ -92,12 +61,12 @@ class Worker:
         settings: Settings,
         holder: ModelHolder,
         directory: TeamDirectory,
-        completed: CompletedJobs | None = None,
+        once: AnswerOnce | None = None,
     ) -> None:
         self.settings = settings
         self.holder = holder
         self.directory = directory
-        self.completed = completed or InMemoryCompletedJobs()
+        self.once = once or answer_once_from_settings(settings)
         self._web_client: Any = None
         self._checked_version: str | None = None
         self._lock = threading.Lock()
@@ -107,11 +76,22 @@ class Worker:
         store = ModelStore(settings.model_uri, settings.model_cache_dir)
         return cls(settings, ModelHolder(store, settings.model_refresh_seconds), load_directory(settings))
 
-    def handle(self, job: Job) -> str:
-        """Answers `job`; returns the outcome ("answered", "failed_answered", "duplicate")."""
-        if not self.completed.claim(job.job_id):
+    def handle(self, job: Job, context: Any = None) -> str:
+        """Answers `job` once; returns the outcome ("answered", "failed_answered", "duplicate").
+
+        `context` is the Lambda context: its remaining time bounds the job's in-progress claim.
+        """
+        try:
+            outcome = self.once.run(job.job_id, lambda: self._answer(job), context)
+        except LedgerUnavailable as error:
+            logs.error(_log, "idempotency_unavailable", job_id=job.job_id, error=str(error))
+            raise DeliveryFailed(str(error)) from error
+        if outcome == DUPLICATE:
             logs.info(_log, "job_duplicate", job_id=job.job_id, origin_request_id=job.request_id)
-            return "duplicate"
+        return outcome
+
+    def _answer(self, job: Job) -> str:
+        """Composes and posts; raises DeliveryFailed (so the claim is dropped) when posting fails."""
         timings = logs.Timings()
         fields: dict[str, Any] = {"job_id": job.job_id, "kind": job.kind, "origin_request_id": job.request_id}
         try:
@@ -119,7 +99,6 @@ class Worker:
             with timings.measure("post"):
                 self._deliver(job, message)
         except Exception as error:
-            self.completed.release(job.job_id)
             logs.error(_log, "job_post_failed", error=f"{type(error).__name__}: {error}", **fields, **timings)
             raise DeliveryFailed(str(error)) from error
         logs.info(_log, "job_done", outcome=outcome, **fields, **timings)
@@ -221,8 +200,10 @@ def reset_worker() -> None:
         _worker = None
 
 
-def run_job(payload: Any, request_id: str | None = None) -> dict[str, Any]:
-    """The worker function's body: returns a small summary; raises DeliveryFailed to be retried."""
+def run_job(payload: Any, request_id: str | None = None, context: Any = None) -> dict[str, Any]:
+    """The worker function's body: returns a small summary; raises DeliveryFailed to be retried.
+
+    `context` is the Lambda context when there is one (see `Worker.handle`)."""
     with logs.request_context(request_id):
         try:
             job = Job.from_dict(payload)
@@ -237,7 +218,7 @@ def run_job(payload: Any, request_id: str | None = None) -> dict[str, Any]:
             _tell_misconfigured(job)
             return {"outcome": "misconfigured", "job_id": job.job_id}
         # DeliveryFailed (including an unreadable bot token) propagates: Lambda retries the job.
-        return {"outcome": worker.handle(job), "job_id": job.job_id}
+        return {"outcome": worker.handle(job, context), "job_id": job.job_id}
 
 
 def _tell_misconfigured(job: Job) -> None:

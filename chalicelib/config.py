@@ -26,6 +26,7 @@ DEFAULT_CACHE_DIR = "/tmp/whoknows-models"
 DEFAULT_REFRESH_SECONDS = 300.0
 DEFAULT_CONFIDENCE_THRESHOLD = 0.5
 DEFAULT_TRIGGER_WORD = "who"
+DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS = 3600  # as long as Lambda keeps retrying an async event (max age)
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEAM_DIRECTORIES = (
     Path(__file__).resolve().parent / "teams.json",  # deployed with the bundle, if someone adds one
@@ -47,9 +48,12 @@ SETTING_NAMES = (
     "WORKER_FUNCTION_NAME",
     "RESPONSE_URL_EXTRA_HOSTS",
     "SLACK_API_BASE_URL",
+    "IDEMPOTENCY_TABLE",
+    "IDEMPOTENCY_EXPIRY_SECONDS",
 )
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}")
 _TRIGGER = re.compile(r"[\w'-]+")
+_DYNAMODB_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
 class ConfigError(Exception):
@@ -128,6 +132,9 @@ class Settings:
     worker_function_name: str | None
     response_url_extra_hosts: frozenset[str]
     slack_api_base_url: str | None
+    idempotency_table: str | None = None
+    """DynamoDB table that makes each job answered once across containers; None: per container."""
+    idempotency_expiry_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS
 
     @property
     def response_url_hosts(self) -> frozenset[str]:
@@ -222,6 +229,22 @@ def parse_settings(
         elif not api_base.endswith("/"):
             api_base += "/"  # slack_sdk appends the method name directly
 
+    idempotency_table = env.get("IDEMPOTENCY_TABLE") or None
+    if idempotency_table is not None and not _DYNAMODB_TABLE.fullmatch(idempotency_table):
+        problems.append(
+            "IDEMPOTENCY_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), "
+            f"got {idempotency_table!r}"
+        )
+    expiry_raw = env.get("IDEMPOTENCY_EXPIRY_SECONDS") or None
+    idempotency_expiry = DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS
+    if expiry_raw is not None:
+        if not re.fullmatch(r"[0-9]{1,9}", expiry_raw) or int(expiry_raw) < 1:
+            problems.append(
+                f"IDEMPOTENCY_EXPIRY_SECONDS must be a whole number of seconds >= 1, got {expiry_raw!r}"
+            )
+        else:
+            idempotency_expiry = int(expiry_raw)
+
     if problems:
         raise ConfigError(problems)
     assert signing_secret is not None and bot_token is not None
@@ -238,6 +261,8 @@ def parse_settings(
         worker_function_name=worker_name,
         response_url_extra_hosts=extra_hosts,
         slack_api_base_url=api_base,
+        idempotency_table=idempotency_table,
+        idempotency_expiry_seconds=idempotency_expiry,
     )
 
 
@@ -270,4 +295,5 @@ def describe(settings: Settings) -> dict[str, Any]:
         "confidence_threshold": settings.confidence_threshold,
         "model_refresh_seconds": settings.model_refresh_seconds,
         "team_directory": str(settings.team_directory) if settings.team_directory else None,
+        "idempotency_table": settings.idempotency_table,
     }

@@ -2,7 +2,9 @@
 
 pytest_plugins = [
     "tests.support.models",
+    "tests.support.aws",
     "tests.support.s3",
+    "tests.support.dynamodb",
     "tests.support.slack_standin",
     "tests.support.jira_standin",
 ]

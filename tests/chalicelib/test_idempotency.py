@@ -1,0 +1,303 @@
+"""Each job answered once: the in-memory guard (one container) and Powertools on a real DynamoDB API
+(moto server, table shaped as deploy/merge-template.json declares it) behave the same, and only the
+DynamoDB one holds across containers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from chalicelib.config import ConfigError, parse_settings
+from chalicelib.idempotency import (
+    DUPLICATE,
+    KEY_PREFIX,
+    DynamoDBAnswerOnce,
+    InMemoryAnswerOnce,
+    LedgerUnavailable,
+    answer_once_from_settings,
+)
+from tests.support.dynamodb import Table
+
+MINIMAL = {
+    "SLACK_SIGNING_SECRET": "s3cr3t-value",
+    "SLACK_BOT_TOKEN": "xoxb-secret-token",
+    "MODEL_URI": "s3://bucket/models",
+    "WORKER_FUNCTION_NAME": "whoknows-dev-worker",
+}
+
+
+class LambdaContext:
+    """What Powertools reads from the Lambda context: the invocation's remaining time."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+class Killed(BaseException):
+    """What the runtime does to an invocation at its timeout: nothing after it runs, no `except Exception`."""
+
+
+class Answers:
+    """Counts the answers given; each call is one post a user would see."""
+
+    def __init__(self, outcome: str = "answered") -> None:
+        self.outcome = outcome
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        return self.outcome
+
+
+def in_memory(table: Table) -> InMemoryAnswerOnce:
+    return InMemoryAnswerOnce()
+
+
+def dynamodb(table: Table) -> DynamoDBAnswerOnce:
+    return DynamoDBAnswerOnce(table.name, expiry_seconds=3600)
+
+
+@pytest.fixture(params=[in_memory, dynamodb], ids=["in-memory", "dynamodb"])
+def make_once(request: pytest.FixtureRequest, idempotency_table: Table) -> Callable[[], Any]:
+    return lambda: request.param(idempotency_table)
+
+
+# --- the contract, for both implementations --------------------------------------------------
+
+
+def test_first_caller_answers_every_later_one_is_a_duplicate(make_once: Callable[[], Any]) -> None:
+    once, answer = make_once(), Answers()
+
+    outcomes = [once.run("message:T1:C1:1700.1", answer) for _ in range(4)]
+
+    assert outcomes == ["answered", DUPLICATE, DUPLICATE, DUPLICATE]
+    assert answer.calls == 1
+
+
+def test_failed_answered_counts_as_done(make_once: Callable[[], Any]) -> None:
+    once, answer = make_once(), Answers("failed_answered")
+
+    assert once.run("slash:t1", answer) == "failed_answered"
+    assert once.run("slash:t1", answer) == DUPLICATE
+    assert answer.calls == 1
+
+
+def test_a_failed_answer_is_forgotten_so_the_retry_answers(make_once: Callable[[], Any]) -> None:
+    once, answer = make_once(), Answers()
+
+    def post_fails() -> str:
+        raise RuntimeError("slack down")
+
+    with pytest.raises(RuntimeError, match="slack down"):
+        once.run("slash:t1", post_fails)
+    assert once.run("slash:t1", answer) == "answered"
+    assert once.run("slash:t1", answer) == DUPLICATE
+    assert answer.calls == 1
+
+
+def test_a_job_being_answered_is_a_duplicate_without_raising(make_once: Callable[[], Any]) -> None:
+    once = make_once()
+    entered, release = threading.Event(), threading.Event()
+    outcomes: list[str] = []
+
+    def slow_answer() -> str:
+        entered.set()
+        assert release.wait(10)
+        return "answered"
+
+    first = threading.Thread(target=lambda: outcomes.append(once.run("slash:t1", slow_answer)))
+    first.start()
+    assert entered.wait(10)
+    second = Answers()
+    try:
+        assert once.run("slash:t1", second, LambdaContext(60_000)) == DUPLICATE
+    finally:
+        release.set()
+        first.join(10)
+
+    assert outcomes == ["answered"] and second.calls == 0
+
+
+def test_different_jobs_do_not_block_each_other(make_once: Callable[[], Any]) -> None:
+    once, answer = make_once(), Answers()
+
+    assert [once.run(f"slash:t{n}", answer) for n in range(3)] == ["answered"] * 3
+
+
+# --- across containers ---------------------------------------------------------------------
+
+
+def test_two_containers_share_the_dynamodb_record(idempotency_table: Table) -> None:
+    import boto3
+
+    containers = [
+        DynamoDBAnswerOnce(
+            idempotency_table.name,
+            3600,
+            client=boto3.session.Session().client("dynamodb"),  # separate clients, separate state
+        )
+        for _ in range(2)
+    ]
+    answer = Answers()
+
+    outcomes = [container.run("message:T1:C1:1700.1", answer) for container in containers]
+
+    assert outcomes == ["answered", DUPLICATE] and answer.calls == 1
+
+
+def test_without_the_table_two_containers_both_answer(idempotency_table: Table) -> None:
+    """Why the table exists: per-container memory cannot see the other container's answer."""
+    containers, answer = [InMemoryAnswerOnce(), InMemoryAnswerOnce()], Answers()
+
+    outcomes = [container.run("message:T1:C1:1700.1", answer) for container in containers]
+
+    assert outcomes == ["answered", "answered"] and answer.calls == 2
+
+
+def test_concurrent_containers_answer_once(idempotency_table: Table) -> None:
+    containers = [DynamoDBAnswerOnce(idempotency_table.name, 3600) for _ in range(8)]
+    answer, start = Answers(), threading.Barrier(len(containers))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def deliver(container: DynamoDBAnswerOnce) -> None:
+        start.wait(10)
+        outcome = container.run("slash:t1", answer, LambdaContext(60_000))
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=deliver, args=(container,)) for container in containers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    assert sorted(outcomes) == ["answered"] + [DUPLICATE] * 7
+    assert answer.calls == 1
+
+
+# --- the DynamoDB record itself --------------------------------------------------------------
+
+
+def test_record_is_keyed_on_the_job_and_expires_as_configured(idempotency_table: Table) -> None:
+    once = DynamoDBAnswerOnce(idempotency_table.name, expiry_seconds=900)
+    before = int(time.time())
+
+    once.run("slash:t1", Answers())
+
+    [record] = idempotency_table.items()
+    assert record["id"].startswith(f"{KEY_PREFIX}#") and "slash:t1" not in record["id"]
+    assert record["status"] == "COMPLETED"
+    assert before + 900 <= record["expiration"] <= int(time.time()) + 900
+
+
+def test_in_progress_claim_lasts_as_long_as_the_invocation_may(idempotency_table: Table) -> None:
+    once = DynamoDBAnswerOnce(idempotency_table.name, 3600)
+    seen: list[dict[str, Any]] = []
+
+    def look() -> str:
+        seen.extend(idempotency_table.items())
+        return "answered"
+
+    before_ms = int(time.time() * 1000)
+    once.run("slash:t1", look, LambdaContext(42_000))
+
+    [record] = seen
+    assert record["status"] == "INPROGRESS"
+    assert before_ms + 42_000 <= record["in_progress_expiration"] <= int(time.time() * 1000) + 42_000
+
+
+def test_an_expired_record_no_longer_blocks(idempotency_table: Table) -> None:
+    once, answer = DynamoDBAnswerOnce(idempotency_table.name, 3600), Answers()
+    once.run("slash:t1", answer)
+    [record] = idempotency_table.items()
+
+    idempotency_table.update(record["id"], expiration=int(time.time()) - 1)  # an hour later
+
+    assert once.run("slash:t1", answer) == "answered"
+    assert answer.calls == 2
+
+
+def test_a_killed_invocation_blocks_retries_only_until_its_time_was_up(idempotency_table: Table) -> None:
+    once, answer = DynamoDBAnswerOnce(idempotency_table.name, 3600), Answers()
+
+    def killed() -> str:
+        raise Killed()
+
+    with pytest.raises(Killed):
+        once.run("slash:alive", killed, LambdaContext(60_000))
+    with pytest.raises(Killed):
+        once.run("slash:timed-out", killed, LambdaContext(0))
+
+    assert {item["status"] for item in idempotency_table.items()} == {"INPROGRESS"}
+    assert once.run("slash:alive", answer) == DUPLICATE  # it may still be running: leave it
+    assert once.run("slash:timed-out", answer) == "answered"  # Lambda ended it: the retry answers
+    assert answer.calls == 1
+
+
+def test_a_failed_answer_leaves_no_record(idempotency_table: Table) -> None:
+    once = DynamoDBAnswerOnce(idempotency_table.name, 3600)
+
+    def post_fails() -> str:
+        assert [item["status"] for item in idempotency_table.items()] == ["INPROGRESS"]
+        raise RuntimeError("slack down")
+
+    with pytest.raises(RuntimeError):
+        once.run("slash:t1", post_fails)
+
+    assert idempotency_table.items() == []
+
+
+def test_an_unusable_table_is_reported_before_answering(idempotency_table: Table) -> None:
+    once, answer = DynamoDBAnswerOnce(f"{idempotency_table.name}-missing", 3600), Answers()
+
+    with pytest.raises(LedgerUnavailable, match="-missing"):
+        once.run("slash:t1", answer)
+
+    assert answer.calls == 0
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def test_without_a_table_the_guard_is_per_container() -> None:
+    settings = parse_settings(MINIMAL)
+
+    assert settings.idempotency_table is None
+    assert settings.idempotency_expiry_seconds == 3600
+    assert isinstance(answer_once_from_settings(settings), InMemoryAnswerOnce)
+
+
+def test_with_a_table_the_guard_is_dynamodb(idempotency_table: Table) -> None:
+    settings = parse_settings(
+        {**MINIMAL, "IDEMPOTENCY_TABLE": idempotency_table.name, "IDEMPOTENCY_EXPIRY_SECONDS": "120"}
+    )
+
+    once = answer_once_from_settings(settings)
+
+    assert isinstance(once, DynamoDBAnswerOnce)
+    assert (once.table_name, once.expiry_seconds) == (idempotency_table.name, 120)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("IDEMPOTENCY_TABLE", "no spaces allowed", "IDEMPOTENCY_TABLE must be a DynamoDB table name"),
+        ("IDEMPOTENCY_TABLE", "ab", "IDEMPOTENCY_TABLE must be a DynamoDB table name"),
+        ("IDEMPOTENCY_EXPIRY_SECONDS", "an hour", "IDEMPOTENCY_EXPIRY_SECONDS must be a whole number"),
+        ("IDEMPOTENCY_EXPIRY_SECONDS", "0", "IDEMPOTENCY_EXPIRY_SECONDS must be a whole number"),
+        ("IDEMPOTENCY_EXPIRY_SECONDS", "1.5", "IDEMPOTENCY_EXPIRY_SECONDS must be a whole number"),
+    ],
+)
+def test_bad_idempotency_settings_are_named(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({**MINIMAL, variable: value})
+
+    assert any(problem.startswith(message) and repr(value) in problem for problem in caught.value.problems)
