@@ -53,4 +53,5 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Invoked asynchronously with a job (chalicelib.dispatch.Job.to_dict())."""
     from chalicelib.answer import run_job  # onnxruntime loads here, in the worker only
 
-    return run_job(event, getattr(context, "aws_request_id", None))
+    # The context too: its remaining time bounds the job's in-progress idempotency claim.
+    return run_job(event, getattr(context, "aws_request_id", None), context=context)

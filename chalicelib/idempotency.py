@@ -131,7 +131,9 @@ class DynamoDBAnswerOnce:
             expires_after_seconds=self.expiry_seconds,
             raise_on_no_idempotency_key=True,
             hash_function="sha256",
-            lambda_context=context if context is not None else _Lease(self._lease_seconds),
+            lambda_context=context
+            if hasattr(context, "get_remaining_time_in_millis")
+            else _Lease(self._lease_seconds),
             response_hook=lambda response, record: {"outcome": DUPLICATE},  # a COMPLETED record
         )
         guarded = idempotent_function(
