@@ -54,13 +54,14 @@ API_ID="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
 [[ -n "$API_ID" && "$API_ID" != "None" ]] || die "stack $STACK_NAME has no RestAPIId output"
 BASE="https://$API_ID.execute-api.$AWS_DEFAULT_REGION.amazonaws.com/api"
 export SLACK_COMMANDS_URL="$BASE/slack/commands" SLACK_EVENTS_URL="$BASE/slack/events"
+export SLACK_INTERACTIONS_URL="$BASE/slack/interactions"
 
 "$PYTHON" - <<'PY'
 import os
 from pathlib import Path
 
 text = Path("deploy/slack-app-manifest.template.json").read_text()
-for name in ("SLACK_COMMANDS_URL", "SLACK_EVENTS_URL"):
+for name in ("SLACK_COMMANDS_URL", "SLACK_EVENTS_URL", "SLACK_INTERACTIONS_URL"):
     text = text.replace("${" + name + "}", os.environ[name])
 Path("deploy/slack-app-manifest.json").write_text(text)
 PY
@@ -70,6 +71,7 @@ cat <<MSG
 Deployed stack $STACK_NAME ($STAGE).
   Slash command request URL: $SLACK_COMMANDS_URL
   Events request URL:        $SLACK_EVENTS_URL
+  Interactivity request URL: $SLACK_INTERACTIONS_URL
 Slack app manifest with these URLs: deploy/slack-app-manifest.json
   (api.slack.com/apps -> Create New App -> From an app manifest, or paste into an existing app's manifest.)
 MSG

@@ -5,6 +5,7 @@ else gets a short answer, never a 5xx."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,16 @@ def test_misconfiguration_answers_200_not_a_5xx(
     assert response.status_code == 200
     assert json.loads(response.body) == {"ok": False}
     assert json_logs.events("config_invalid")[0]["route"] == "interactions"
+
+
+def test_the_slack_app_manifest_sends_clicks_to_this_route() -> None:
+    """Interactivity on, its URL a placeholder deploy.sh fills (as it fills the other two)."""
+    repo = Path(__file__).resolve().parent.parent
+    template = (repo / "deploy" / "slack-app-manifest.template.json").read_text()
+    deploy = (repo / "deploy" / "deploy.sh").read_text()
+    interactivity = json.loads(template)["settings"]["interactivity"]
+
+    assert interactivity == {"is_enabled": True, "request_url": "${SLACK_INTERACTIONS_URL}"}
+    assert 'SLACK_INTERACTIONS_URL="$BASE' + PATH + '"' in deploy
+    for name in re.findall(r"\$\{([A-Z_]+)\}", template):
+        assert f'"{name}"' in deploy, f"deploy.sh does not substitute {name}"
