@@ -4,6 +4,7 @@ stand-in with slack_sdk's real clients, and every failure told to the user in a 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,12 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import answer, routes
-from chalicelib.answer import CORRUPT_MODEL, NO_MODEL, DeliveryFailed, run_job
+from chalicelib.answer import CORRUPT_MODEL, NO_MODEL, DeliveryFailed, Worker, run_job
+from chalicelib.config import load_settings, reset_settings
 from chalicelib.dispatch import Job
 from export.publish import publish
 from export.sample import SAMPLE_TEAMS
+from tests.support.dynamodb import Table
 from tests.support.serving import (
     BOT_TOKEN,
     apply_env,
@@ -275,3 +278,157 @@ def test_worker_lambda_function_through_chalice(worker_env: dict[str, Any], samp
 
     assert result.payload == {"outcome": "answered", "job_id": "slash:trigger-1"}
     assert len(worker_env["slack"].wait_for(1)) == 1
+
+
+# --- each job answered once, across containers (IDEMPOTENCY_TABLE on the moto DynamoDB) -------
+
+
+@pytest.fixture
+def shared_table(
+    worker_env: dict[str, Any], idempotency_table: Table, monkeypatch: pytest.MonkeyPatch
+) -> Table:
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", idempotency_table.name)
+    routes.reset()
+    answer.reset_worker()
+    return idempotency_table
+
+
+def _container() -> Worker:
+    """A worker as a fresh container builds it: its own model holder, memory and boto3 clients."""
+    return Worker.from_settings(load_settings())
+
+
+def _event_job(ts: str = "1700.1") -> Job:
+    return Job.for_message(
+        question="who can help with the nightly export to the warehouse?",
+        user_id="U1",
+        channel="C0001",
+        ts=ts,
+        thread_ts=ts,
+        team_id="T1",
+    )
+
+
+class _GatedHolder:
+    """The real model holder, held at the door until the test lets it through: the first
+    invocation is then provably in progress while the second one arrives."""
+
+    def __init__(self, holder: Any) -> None:
+        self._holder = holder
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def get(self, timings: Any) -> Any:
+        self.entered.set()
+        assert self.release.wait(20)
+        return self._holder.get(timings)
+
+
+def test_worker_invoked_twice_for_one_job_answers_once(
+    worker_env: dict[str, Any], shared_table: Table, sample_model_dir: Path
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+    payload = _event_job().to_dict()
+
+    outcomes = [run_job(payload)["outcome"], run_job(payload)["outcome"]]
+    answer.reset_worker()  # the next invocation lands in a fresh container
+    outcomes.append(run_job(payload)["outcome"])
+
+    assert outcomes == ["answered", "duplicate", "duplicate"]
+    [post] = slack.wait_for(1)
+    assert post.path == "/api/chat.postMessage"
+    assert len(slack.received) == 1
+    assert [item["status"] for item in shared_table.items()] == ["COMPLETED"]
+
+
+def test_two_containers_with_the_table_answer_once_and_without_it_twice(
+    worker_env: dict[str, Any],
+    idempotency_table: Table,
+    sample_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+
+    per_container = [_container().handle(_event_job("1700.1")) for _ in range(2)]
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", idempotency_table.name)
+    reset_settings()
+    shared = [_container().handle(_event_job("1700.2")) for _ in range(2)]
+
+    assert per_container == ["answered", "answered"]  # what the table is there to prevent
+    assert shared == ["answered", "duplicate"]
+    posts = slack.wait_for(3)
+    assert sorted(post.body["thread_ts"] for post in posts) == ["1700.1", "1700.1", "1700.2"]
+
+
+def test_a_job_in_progress_in_another_container_is_a_duplicate(
+    worker_env: dict[str, Any], shared_table: Table, sample_model_dir: Path, json_logs: Any
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+    first, second = _container(), _container()
+    gate = first.holder = _GatedHolder(first.holder)
+    outcomes: list[str] = []
+    thread = threading.Thread(target=lambda: outcomes.append(first.handle(_event_job())))
+    thread.start()
+    try:
+        assert gate.entered.wait(20)
+        assert second.handle(_event_job()) == "duplicate"  # returns at once, posts nothing, no raise
+        assert slack.received == []
+    finally:
+        gate.release.set()
+        thread.join(20)
+
+    assert outcomes == ["answered"]
+    assert len(slack.wait_for(1)) == 1 and len(slack.received) == 1
+    assert [line["job_id"] for line in json_logs.events("job_duplicate")] == ["message:T1:C0001:1700.1"]
+
+
+def test_failed_delivery_leaves_no_claim_and_a_retry_elsewhere_answers_once(
+    worker_env: dict[str, Any], shared_table: Table, sample_model_dir: Path
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+    slack.fail_next(Fault.SERVER_ERROR, Fault.SERVER_ERROR, Fault.SERVER_ERROR)  # slack_sdk's retries too
+    payload = _slash_job(slack)
+
+    with pytest.raises(DeliveryFailed):
+        run_job(payload)
+    assert shared_table.items() == []  # Powertools deleted the in-progress record
+    answer.reset_worker()  # Lambda's retry, in another container
+    assert run_job(payload)["outcome"] == "answered"
+    answer.reset_worker()
+    assert run_job(payload)["outcome"] == "duplicate"
+
+    assert len(slack.wait_for(1)) == 1
+    assert [request.fault for request in slack.received] == [Fault.SERVER_ERROR] * 3 + [None]
+
+
+def test_failed_answered_is_recorded_as_done(
+    worker_env: dict[str, Any], shared_table: Table, json_logs: Any
+) -> None:
+    payload = _slash_job(worker_env["slack"])  # no model published: the user is told so
+
+    assert run_job(payload)["outcome"] == "failed_answered"
+    answer.reset_worker()
+    assert run_job(payload)["outcome"] == "duplicate"
+
+    assert len(worker_env["slack"].wait_for(1)) == 1
+    assert [item["status"] for item in shared_table.items()] == ["COMPLETED"]
+
+
+def test_an_unreachable_table_is_retried_not_answered_twice(
+    worker_env: dict[str, Any], sample_model_dir: Path, monkeypatch: pytest.MonkeyPatch, json_logs: Any
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "whoknows-test-no-such-table")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", worker_env["client"].meta.endpoint_url)
+    answer.reset_worker()
+    reset_settings()
+
+    with pytest.raises(DeliveryFailed, match="no-such-table"):
+        run_job(_slash_job(worker_env["slack"]))
+
+    assert worker_env["slack"].received == []
+    assert json_logs.events("idempotency_unavailable")
