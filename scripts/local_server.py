@@ -44,7 +44,11 @@ class ChaliceLocal:
         self._log = open(os.devnull, "wb")  # noqa: SIM115 - lives as long as the server
 
     def start(self, log_path: Path | None = None) -> ChaliceLocal:
+        """Starts the server once; `with ChaliceLocal(...).start(log) as server:` does not start a second."""
+        if self._process is not None:
+            return self
         if log_path is not None:
+            self._log.close()
             self._log = log_path.open("wb")
         self._process = subprocess.Popen(
             [
@@ -84,8 +88,12 @@ class ChaliceLocal:
                 self._process.kill()
         self._log.close()
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
     def __enter__(self) -> ChaliceLocal:
-        return self.start()
+        return self.start()  # a no-op when start() was already called
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.stop()

@@ -4,6 +4,8 @@ from a local S3-compatible server (moto), answers posted to a Slack stand-in on 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,3 +103,23 @@ def test_mention_is_answered_in_thread_with_chat_post_message(
     assert post.path == "/api/chat.postMessage"
     assert post.body["channel"] == "C9" and post.body["thread_ts"] == "1700000000.000100"
     assert "Identity" in post.body["text"]
+
+
+@pytest.mark.slow
+def test_start_then_with_runs_one_server_and_stops_it(tmp_path: Path) -> None:
+    # `with ChaliceLocal(...).start(log) as server` once started a second process from __enter__;
+    # it failed to bind, the first was never stopped and kept serving after the block.
+    env = {
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_BOT_TOKEN": "xoxb-x",
+        "MODEL_URI": str(tmp_path),
+        "DISPATCH_MODE": "local",
+    }
+    with ChaliceLocal(env, SECRET).start(tmp_path / "chalice.log") as running:
+        pid, port = running.pid, running.port
+        assert running.post_signed("/slack/commands", b"ssl_check=1", FORM)[0] == 200
+    assert pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        pass
