@@ -4,9 +4,12 @@ DynamoDB one holds across containers."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -301,3 +304,36 @@ def test_bad_idempotency_settings_are_named(variable: str, value: str, message: 
         parse_settings({**MINIMAL, variable: value})
 
     assert any(problem.startswith(message) and repr(value) in problem for problem in caught.value.problems)
+
+
+def test_the_api_function_never_loads_powertools_or_boto3(tmp_path: Any) -> None:
+    """The shared table is the worker's: the 3-second ack path stays on in-memory filtering."""
+    code = """
+import os, sys, time
+os.environ.update(
+    SLACK_SIGNING_SECRET="secret", SLACK_BOT_TOKEN="xoxb-x", MODEL_URI=sys.argv[1], DISPATCH_MODE="lambda",
+    WORKER_FUNCTION_NAME="whoknows-dev-worker", IDEMPOTENCY_TABLE="whoknows-dev-idempotency",
+)
+import app
+from chalicelib import routes
+from chalicelib.slack.verify import sign_request
+from tests.support.serving import RecordingDispatcher, event_body
+
+recorder = RecordingDispatcher()
+routes.reset(dispatcher=recorder)
+mention = {"type": "app_mention", "user": "U1", "text": "<@UBOT0001> who?", "channel": "C1", "ts": "1.1"}
+body = event_body(mention)
+headers = {"Content-Type": "application/json", **sign_request("secret", body, int(time.time()))}
+for _ in range(2):
+    assert routes.events(body, headers).status == 200
+assert len(recorder.jobs) == 1, recorder.jobs
+aws = {"aws_lambda_powertools", "boto3", "botocore"}
+print(",".join(sorted({m.split(".")[0] for m in sys.modules} & aws)))
+"""
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=repo, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
