@@ -4,7 +4,7 @@ skl2onnx's graph for TF-IDF + linear model computes a dense vector as long as th
 (~190k on real data) and multiplies it by every class's weights: ~1.2 ms and ~170 MB per worker.
 A question has a dozen words, so this graph does only what those words need:
 
-    split on " " -> unigrams + bigrams -> vocabulary index (LabelEncoder, unknown -> a zero row)
+    split on " " -> word ids (LabelEncoder) -> unigram and bigram feature ids (unknown -> a zero row)
     -> distinct (row, term) pairs (binary TF) -> gather rows of idf-scaled class weights, sum them
     -> divide by the L2 norm of the idf vector -> + intercept -> Platt sigmoid per class -> normalise
 
@@ -73,6 +73,28 @@ def _linear_parts(
     return coef, intercept, a, b
 
 
+def _split_vocabulary(vocabulary: dict[str, int]) -> tuple[list[str], np.ndarray, list[int], list[int]]:
+    """Words, each word's unigram feature (or the unknown row), and bigram features keyed by
+    `left_word_id * (words + 1) + right_word_id`. Words of bigrams are kept even when the word
+    alone is not a feature (possible with max_df), so every bigram stays reachable."""
+    unknown = len(vocabulary)
+    words = sorted({word for term in vocabulary for word in term.split(" ")})
+    word_id = {word: i for i, word in enumerate(words)}
+    unigram_of_word = np.full(len(words) + 1, unknown, dtype=np.int64)
+    bigram_keys: list[int] = []
+    bigram_values: list[int] = []
+    stride = len(words) + 1
+    for term, feature in vocabulary.items():
+        parts = term.split(" ")
+        if len(parts) == 1:
+            unigram_of_word[word_id[term]] = feature
+        else:
+            left, right = parts
+            bigram_keys.append(word_id[left] * stride + word_id[right])
+            bigram_values.append(feature)
+    return words, unigram_of_word, bigram_keys, bigram_values
+
+
 def _const(name: str, value: np.ndarray) -> TensorProto:
     return numpy_helper.from_array(value, name=name)
 
@@ -95,7 +117,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     weights[:size] = (coef * idf).T  # row j = idf_j * w_j for every decision column
     idf_squared = np.zeros(size + 1, dtype=np.float32)
     idf_squared[:size] = (idf.astype(np.float32)) ** 2
-    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    words, unigram_of_word, bigram_keys, bigram_values = _split_vocabulary(vocabulary)
 
     i64 = lambda *values: np.array(values, dtype=np.int64)  # noqa: E731
     initializers = [
@@ -105,7 +127,8 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         _const("minus_one", i64(-1)),
         _const("axis_1", i64(1)),
         _const("big", i64(np.iinfo(np.int64).max)),
-        _const("space", np.array([" "], dtype=object)),
+        _const("word_stride", i64(len(words) + 1)),
+        _const("unigram_of_word", unigram_of_word),
         _const("pad_one_after", i64(0, 0, 0, 1)),
         _const("unknown_id", i64(unknown)),
         _const("stride", i64(size + 1)),
@@ -127,28 +150,42 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         node("Reshape", [INPUT_NAME, "flat_shape"], ["texts"]),
         node("StringSplit", ["texts"], ["words", "word_counts"], delimiter=" "),
     ]
-    term_tensor = "words"
-    if vectorizer.ngram_range[1] == 2:
-        nodes += [
-            node("Slice", ["words", "zero", "minus_one", "axis_1"], ["left"]),
-            node("Slice", ["words", "one", "big", "axis_1"], ["right"]),
-            node("StringConcat", ["left", "space"], ["left_space"]),
-            node("StringConcat", ["left_space", "right"], ["bigrams"]),
-            node("Concat", ["words", "bigrams"], ["terms"], axis=1),
-        ]
-        term_tensor = "terms"
     nodes += [
         node(
             "LabelEncoder",
-            [term_tensor],
-            ["term_ids"],
+            ["words"],
+            ["word_ids"],
             domain="ai.onnx.ml",
-            keys_strings=terms,
-            values_int64s=list(range(size)),
-            default_int64=unknown,
+            keys_strings=words,
+            values_int64s=list(range(len(words))),
+            default_int64=len(words),
         ),
+        node("Gather", ["unigram_of_word", "word_ids"], ["unigram_ids"], axis=0),
+    ]
+    term_tensor = "unigram_ids"
+    if bigram_keys:
+        # A bigram is looked up by its two word ids, not by its text: 170k integer keys take a
+        # fraction of the memory of 170k strings, and no string concatenation is needed.
+        nodes += [
+            node("Slice", ["word_ids", "zero", "minus_one", "axis_1"], ["left_ids"]),
+            node("Slice", ["word_ids", "one", "big", "axis_1"], ["right_ids"]),
+            node("Mul", ["left_ids", "word_stride"], ["left_keys"]),
+            node("Add", ["left_keys", "right_ids"], ["word_pairs"]),
+            node(
+                "LabelEncoder",
+                ["word_pairs"],
+                ["bigram_ids"],
+                domain="ai.onnx.ml",
+                keys_int64s=bigram_keys,
+                values_int64s=bigram_values,
+                default_int64=unknown,
+            ),
+            node("Concat", ["unigram_ids", "bigram_ids"], ["term_ids"], axis=1),
+        ]
+        term_tensor = "term_ids"
+    nodes += [
         # One extra unknown column per row, so a row (or the whole batch) is never empty.
-        node("Pad", ["term_ids", "pad_one_after", "unknown_id"], ["padded_ids"], mode="constant"),
+        node("Pad", [term_tensor, "pad_one_after", "unknown_id"], ["padded_ids"], mode="constant"),
         # Binary TF: each (row, term) counts once, so make the pairs unique across the batch.
         node("Shape", ["padded_ids"], ["ids_shape"], start=0, end=1),
         node("Squeeze", ["ids_shape"], ["rows"]),
