@@ -1,3 +1,9 @@
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib import text as text_module
 from chalicelib.text import MAX_TOKENS, ascii_fold, normalize, strip_markup, ticket_text
 
 
@@ -46,3 +52,33 @@ def test_huge_input_is_bounded() -> None:
 def test_ticket_text_puts_summary_first() -> None:
     assert ticket_text("Login fails", None) == "login fails"
     assert ticket_text("Login fails", "after *SSO* change").startswith("login fails after sso")
+
+
+def _normalize_without_shortcuts(text: str) -> str:
+    """The normaliser as first written: every pattern always applied (the shortcuts' reference)."""
+    for pattern, replace in (
+        (text_module._SLACK_MENTION, " "),
+        (text_module._SLACK_CHANNEL, lambda m: f" {m.group(1) or ''} "),
+        (text_module._SLACK_LINK, lambda m: f" {m.group(2) or ''} "),
+        (text_module._JIRA_MACRO, " "),
+        (text_module._JIRA_LINK, lambda m: f" {m.group(1) or ''} "),
+        (text_module._JIRA_HEADING, " "),
+        (text_module._JIRA_TABLE_HEADER, " "),
+        (text_module._URL, " "),
+    ):
+        text = pattern.sub(replace, text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    tokens = text_module._WORD.findall(text_module._CAMEL_BOUNDARY.sub(" ", text).lower())
+    return " ".join(t for t in tokens[: text_module.MAX_TOKENS] if len(t) <= text_module.MAX_TOKEN_CHARS)
+
+
+markup_heavy = st.text(
+    alphabet=st.sampled_from(list("aZb9 .|[]{}<>@!#^:/-_h1qéÅ\n\tHTTPShttps://x.y~code:java")),
+    max_size=120,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(markup_heavy, st.text(max_size=200)))
+def test_shortcuts_never_change_the_output(text: str) -> None:
+    assert normalize(text) == _normalize_without_shortcuts(text[: text_module.MAX_INPUT_CHARS])
