@@ -3,10 +3,11 @@
 1. Times the whole training command (load, fit+evaluate, final fit, convert, parity, write) and
    records the held-out metrics. Target: total <= 90 s on 2 cores.
 2. Refits the shipped pipeline once more with the same building blocks (all tickets, as
-   final_fit="all" does), pickles it with joblib and converts that same fitted object to ONNX, so
-   both files hold the identical model. Then, each in a fresh subprocess: import + load time, peak
-   RSS (VmHWM) after load + 100 predictions, and single-question latency over ~2000 normalised summaries of
-   the held-out (newest) tickets; plus the file sizes.
+   final_fit="all" does), pickles it with joblib and converts that same fitted object to both ONNX
+   graphs (compact, the default, and skl2onnx's), so all three files hold the identical model.
+   Then, each in a fresh subprocess: import + load time, peak RSS (VmHWM) after load + 100
+   predictions, and single-question latency over ~2000 normalised summaries of the held-out
+   (newest) tickets; plus the file sizes.
 
     python -m bench.train_export [--csv PATH] [--out DIR] [--questions N]
 """
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import joblib
 
-    from export.convert import to_onnx
+    from export.convert import GRAPHS, to_onnx
     from export.dataset import load_dataset
     from export.pipeline import ModelParams, build_pipeline, training_rows
     from export.train import DEFAULT_MIN_TICKETS, _calibration_folds, train
@@ -70,18 +71,22 @@ def main(argv: list[str] | None = None) -> int:
     params = ModelParams(calibration_folds=_calibration_folds(labels, 3))
     pipeline = build_pipeline(params, len(data)).fit(rows, labels)
     refit_s = time.perf_counter() - t
-    pickle_path, onnx_path = work / "model.joblib", work / "model.onnx"
+    pickle_path = work / "model.joblib"
     joblib.dump(pipeline, pickle_path)
     classes = [str(c) for c in pipeline.classes_]
-    onnx_path.write_bytes(to_onnx(pipeline, classes, "bench").SerializeToString())
+    model_files: dict[str, Path] = {"sklearn": pickle_path}
+    for graph in GRAPHS:
+        model_files[graph] = work / f"{graph}.onnx"
+        model_files[graph].write_bytes(to_onnx(pipeline, classes, "bench", graph).SerializeToString())
     summaries = [data.summaries[i] for i in test_idx if data.summaries[i]]
     questions = summaries[: args.questions]
     questions_path = work / "questions.json"
     questions_path.write_text(json.dumps(questions))
 
     probes = {}
-    for kind, path in (("sklearn", pickle_path), ("onnx", onnx_path)):
-        wall, child = run_child(["-m", "bench._load_probe", kind, str(path), str(questions_path)])
+    for kind, path in model_files.items():
+        probe_kind = "sklearn" if kind == "sklearn" else "onnx"
+        wall, child = run_child(["-m", "bench._load_probe", probe_kind, str(path), str(questions_path)])
         lat_us = [s * 1e6 for s in child.pop("latencies_s")]
         probes[kind] = {
             **child,
@@ -100,11 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         ("latency p99 (us)", lambda p: p["latency_us"]["p99"]),
         ("latency mean (us)", lambda p: p["latency_us"]["mean"]),
     ):
-        s, o = getter(probes["sklearn"]), getter(probes["onnx"])
-        rows_out.append((label, s, o, f"{s / o:.1f}x" if o else "-"))
+        s, r, c = (getter(probes[kind]) for kind in ("sklearn", "skl2onnx", "compact"))
+        rows_out.append((label, s, r, c, f"{r / c:.1f}x" if c else "-"))
     print_table(
-        f"scikit-learn vs ONNX, same fitted model ({len(questions)} single-question calls, fresh process)",
-        ["", "scikit-learn", "onnxruntime", "sklearn/onnx"],
+        f"scikit-learn vs its two ONNX graphs, same fitted model ({len(questions)} single-question calls, "
+        "fresh process each)",
+        ["", "scikit-learn", "onnx skl2onnx", "onnx compact", "skl2onnx/compact"],
         rows_out,
     )
     write_results(
