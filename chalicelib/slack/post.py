@@ -9,6 +9,8 @@ replayed request could make the worker POST anywhere.
 from __future__ import annotations
 
 import http.client
+import logging
+import re
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
@@ -33,6 +35,24 @@ MAX_RETRIES = 2
 """Three attempts in all: enough for a blip, short enough for the worker's deadline."""
 MAX_RETRY_AFTER_SECONDS = 10
 """A longer Retry-After would outlive the worker; giving up lets it tell the user instead."""
+
+
+class _NoUrls(logging.Filter):
+    """Scrubs URLs from slack_sdk's own messages, whatever their level, as a second guard."""
+
+    _URL = re.compile(r"https?://\S+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self._URL.sub("[url redacted]", record.getMessage()), ()
+        return True
+
+
+_WEBHOOK_LOG = logging.getLogger("chalicelib.slack.webhook")
+"""WebhookClient's logger. Its default one (slack_sdk.webhook.client) writes the response_url, a
+credential, at DEBUG with every request and at INFO with every retry; at WARNING it writes neither,
+and the filter removes any URL from what it still writes (connection errors)."""
+_WEBHOOK_LOG.setLevel(logging.WARNING)
+_WEBHOOK_LOG.addFilter(_NoUrls())
 
 
 class PostFailed(Exception):
@@ -117,7 +137,7 @@ def post_to_response_url(
     """
     check_response_url(url, allowed_hosts)
     host = urlsplit(url).netloc
-    client = WebhookClient(url, timeout=timeout, retry_handlers=retry_handlers())  # type: ignore[arg-type]
+    client = WebhookClient(url, timeout=timeout, retry_handlers=retry_handlers(), logger=_WEBHOOK_LOG)  # type: ignore[arg-type]
     try:
         response = client.send_dict(message.payload())
     except (OSError, http.client.HTTPException) as error:
