@@ -26,6 +26,7 @@ import pytest
 
 from deploy import bundle
 from export.publish import publish
+from tests.support.dynamodb import Table
 from tests.support.serving import SIGNING_SECRET, signed, slash_body
 from tests.support.slack_standin import SlackStandIn
 
@@ -213,6 +214,7 @@ def test_bundle_smoke_api_acks_and_hands_over_then_worker_answers_from_s3(
     s3_bucket: Any,
     slack_standin: SlackStandIn,
     sample_model_dir: Path,
+    idempotency_table: Table,
     tmp_path: Path,
 ) -> None:
     client, bucket = s3_bucket
@@ -228,6 +230,7 @@ def test_bundle_smoke_api_acks_and_hands_over_then_worker_answers_from_s3(
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "absent"),
         "AWS_ENDPOINT_URL_LAMBDA": lambda_standin.url,
         "AWS_ENDPOINT_URL_S3": s3_server,
+        "AWS_ENDPOINT_URL_DYNAMODB": idempotency_table.endpoint,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_BOT_TOKEN": "xoxb-smoke",
         "MODEL_URI": f"s3://{bucket}/models",
@@ -236,6 +239,7 @@ def test_bundle_smoke_api_acks_and_hands_over_then_worker_answers_from_s3(
         "WORKER_FUNCTION_NAME": WORKER,
         "RESPONSE_URL_EXTRA_HOSTS": slack_standin.host,
         "SLACK_API_BASE_URL": slack_standin.api_url,
+        "IDEMPOTENCY_TABLE": idempotency_table.name,  # Powertools from the bundle, as deployed
     }
     body = slash_body("why is my refund stuck in pending?", response_url=slack_standin.response_url("smoke"))
     headers = signed(body, "application/x-www-form-urlencoded")
@@ -259,6 +263,7 @@ def test_bundle_smoke_api_acks_and_hands_over_then_worker_answers_from_s3(
     worker = _run_in_bundle(unpacked, lambda_runtime, "worker", json.loads(payload), env)
 
     assert worker["result"] == {"outcome": "answered", "job_id": "slash:trig.123"}
+    assert [item["status"] for item in idempotency_table.items()] == ["COMPLETED"]
     assert "onnxruntime" in worker["heavy"]
     assert worker["leaked"] == []
     [post] = slack_standin.wait_for(1)
