@@ -134,8 +134,8 @@ def _fake(*parts: str) -> str:
         ),
         (_fake("-----BEGIN ", "RSA PRIVATE KEY-----"), "private key block"),
         (_fake("-----BEGIN ", "OPENSSH PRIVATE KEY-----"), "private key block"),
-        (_fake('SLACK_SIGNING_SECRET = "', "3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c", '"'), "signing secret"),
-        (_fake("the signing secret is ", "3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c"), "signing secret"),
+        (_fake('SLACK_SIGNING_SECRET = "', "3f1c9a0b7d2e4f6a", "8b0c1d2e3f4a5b6c", '"'), "signing secret"),
+        (_fake("the signing secret is ", "3f1c9a0b7d2e4f6a", "8b0c1d2e3f4a5b6c"), "signing secret"),
     ],
 )
 def test_the_scanner_catches_real_looking_credentials(text: str, rule: str) -> None:
