@@ -7,6 +7,7 @@ A question has a dozen words, so this graph does only what those words need:
     split on " " -> word ids (LabelEncoder) -> unigram and bigram feature ids (unknown -> a zero row)
     -> distinct (row, term) pairs (binary TF) -> gather rows of idf-scaled class weights, sum them
     -> divide by the L2 norm of the idf vector -> + intercept -> Platt sigmoid per class -> normalise
+       (Platt's slope is folded into the weights and the intercept into its offset)
 
 It is the same arithmetic scikit-learn does (TfidfVectorizer binary=True, norm="l2"; LinearSVC
 one-vs-rest; CalibratedClassifierCV sigmoid, ensemble=False), regrouped: (idf / norm) . w equals
@@ -113,10 +114,13 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     unknown = size  # index of the all-zero row every out-of-vocabulary term maps to
     idf = np.asarray(vectorizer.idf_, dtype=np.float64)
 
-    weights = np.zeros((size + 1, coef.shape[0]), dtype=np.float32)
-    weights[:size] = (coef * idf).T  # row j = idf_j * w_j for every decision column
-    idf_squared = np.zeros(size + 1, dtype=np.float32)
-    idf_squared[:size] = (idf.astype(np.float32)) ** 2
+    # Row j: idf_j * w_j for every decision column, already multiplied by Platt's -a (so the graph
+    # needs no separate scaling), then idf_j^2 in the last column for the norm. Row `size` is zero.
+    columns = coef.shape[0]
+    weights = np.zeros((size + 1, columns + 1), dtype=np.float32)
+    weights[:size, :columns] = (coef * idf).T * -platt_a
+    weights[:size, columns] = idf.astype(np.float32) ** 2
+    bias = -platt_a * intercept - platt_b  # logit = -(a * (score + intercept) + b)
     words, unigram_of_word, bigram_keys, bigram_values = _split_vocabulary(vocabulary)
 
     i64 = lambda *values: np.array(values, dtype=np.int64)  # noqa: E731
@@ -133,12 +137,10 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         _const("unknown_id", i64(unknown)),
         _const("stride", i64(size + 1)),
         _const("weights", weights),
-        _const("idf_squared", idf_squared),
-        _const("classes_dim", i64(coef.shape[0])),
+        _const("columns", i64(columns)),
+        _const("columns_and_norm", i64(columns + 1)),
         _const("tiny", np.array(np.finfo(np.float32).tiny, dtype=np.float32)),
-        _const("intercept", intercept.astype(np.float32)),
-        _const("neg_a", (-platt_a).astype(np.float32)),
-        _const("neg_b", (-platt_b).astype(np.float32)),
+        _const("bias", bias.astype(np.float32)),
         _const("one_f", np.array(1.0, dtype=np.float32)),
         _const("zero_f", np.array(0.0, dtype=np.float32)),
         _const("uniform", np.array(1.0 / len(labels), dtype=np.float32)),
@@ -198,29 +200,18 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         node("Mod", ["pairs", "stride"], ["pair_terms"]),
         node("Div", ["pairs", "stride"], ["pair_rows"]),
         node("Unsqueeze", ["pair_rows", "minus_one"], ["scatter_rows"]),
-        # Sum idf-scaled weight rows, and idf^2 for the norm, per question.
+        # Sum the weight rows (and idf^2, the last column) per question.
         node("Gather", ["weights", "pair_terms"], ["pair_weights"], axis=0),
-        node("Gather", ["idf_squared", "pair_terms"], ["pair_idf_squared"], axis=0),
-        node("Concat", ["ids_shape", "classes_dim"], ["scores_shape"], axis=0),
-        node(
-            "ConstantOfShape", ["scores_shape"], ["zero_scores"], value=helper.make_tensor("", 1, [1], [0.0])
-        ),
-        node("ConstantOfShape", ["ids_shape"], ["zero_norms"], value=helper.make_tensor("", 1, [1], [0.0])),
-        node("ScatterND", ["zero_scores", "scatter_rows", "pair_weights"], ["raw_scores"], reduction="add"),
-        node(
-            "ScatterND",
-            ["zero_norms", "scatter_rows", "pair_idf_squared"],
-            ["squared_norms"],
-            reduction="add",
-        ),
+        node("Concat", ["ids_shape", "columns_and_norm"], ["sums_shape"], axis=0),
+        node("ConstantOfShape", ["sums_shape"], ["zero_sums"], value=helper.make_tensor("", 1, [1], [0.0])),
+        node("ScatterND", ["zero_sums", "scatter_rows", "pair_weights"], ["sums"], reduction="add"),
+        node("Slice", ["sums", "zero", "columns", "axis_1"], ["raw_scores"]),
+        node("Slice", ["sums", "columns", "columns_and_norm", "axis_1"], ["squared_norms"]),
         node("Sqrt", ["squared_norms"], ["norms"]),
         node("Max", ["norms", "tiny"], ["safe_norms"]),  # a question with no known term scores 0
-        node("Unsqueeze", ["safe_norms", "axis_1"], ["norm_column"]),
-        node("Div", ["raw_scores", "norm_column"], ["scores"]),
-        node("Add", ["scores", "intercept"], ["decisions"]),
-        # Platt scaling, as sklearn's _SigmoidCalibration: expit(-(a * d + b)).
-        node("Mul", ["decisions", "neg_a"], ["scaled"]),
-        node("Add", ["scaled", "neg_b"], ["logits"]),
+        node("Div", ["raw_scores", "safe_norms"], ["scores"]),
+        # Platt scaling, as sklearn's _SigmoidCalibration: expit(-(a * decision + b)).
+        node("Add", ["scores", "bias"], ["logits"]),
         node("Sigmoid", ["logits"], ["calibrated"]),
     ]
     if binary:
@@ -233,8 +224,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
             node("ReduceSum", ["calibrated", "one"], ["totals"], keepdims=1),
             node("Div", ["calibrated", "totals"], ["shares"]),
             node("Equal", ["totals", "zero_f"], ["all_zero"]),
-            node("Where", ["all_zero", "uniform", "shares"], ["unclipped"]),
-            node("Min", ["unclipped", "one_f"], [PROBABILITIES_OUTPUT]),
+            node("Where", ["all_zero", "uniform", "shares"], [PROBABILITIES_OUTPUT]),
         ]
     nodes += [
         node("ArgMax", [PROBABILITIES_OUTPUT], ["best"], axis=1, keepdims=0),
