@@ -141,7 +141,6 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         _const("columns_and_norm", i64(columns + 1)),
         _const("tiny", np.array(np.finfo(np.float32).tiny, dtype=np.float32)),
         _const("bias", bias.astype(np.float32)),
-        _const("one_f", np.array(1.0, dtype=np.float32)),
         _const("zero_f", np.array(0.0, dtype=np.float32)),
         _const("uniform", np.array(1.0 / len(labels), dtype=np.float32)),
         _const("label_names", np.array(labels, dtype=object)),
@@ -215,6 +214,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         node("Sigmoid", ["logits"], ["calibrated"]),
     ]
     if binary:
+        initializers.append(_const("one_f", np.array(1.0, dtype=np.float32)))
         nodes += [
             node("Sub", ["one_f", "calibrated"], ["negative"]),
             node("Concat", ["negative", "calibrated"], [PROBABILITIES_OUTPUT], axis=1),
