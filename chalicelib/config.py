@@ -13,6 +13,7 @@ the API function imports this module and boto3 is loaded only when an SSM parame
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import threading
@@ -113,6 +114,11 @@ class Secret:
 def _ssm_get_parameter(name: str) -> str:
     import boto3
 
+    # botocore logs every response body at DEBUG, and this one holds the decrypted secret: its
+    # parser logger never goes below INFO here, whatever level the operator turns on.
+    parser_log = logging.getLogger("botocore.parsers")
+    if parser_log.getEffectiveLevel() < logging.INFO:
+        parser_log.setLevel(logging.INFO)
     client = boto3.session.Session().client("ssm")
     return client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
 

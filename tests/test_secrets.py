@@ -380,11 +380,6 @@ def test_forged_request_leaks_nothing(
     _assert_no_leak(values, records, capsys)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known leak, not fixed here (chalicelib/config.py belongs to another change): botocore "
-    "logs GetParameter's response body, the decrypted secret included, at DEBUG (botocore.parsers)",
-)
 def test_secrets_read_from_ssm_leak_nothing_even_at_debug(
     flow: tuple[Secrets, SlackStandIn],
     moto_server: str,
