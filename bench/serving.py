@@ -9,7 +9,9 @@
     with `python -c pass` as a baseline. Target <= 250 ms.
 (d) worker cold start: fresh interpreter imports app and runs the worker handler with one job; model
     fetched from a moto S3 server (published with export.publish), answer posted to the Slack
-    stand-in; wall time from spawn to the stand-in receiving the answer. Target <= 600 ms.
+    stand-in; wall time from spawn to the stand-in receiving the answer. Target <= 600 ms. Run again
+    as deployed ("-idempotency"): the worker first claims the job in the DynamoDB idempotency table
+    (moto), and records it as done after posting.
 (e) warm prediction: Predictor.rank (normalise + session + ranking) and the raw session.run.
     Target rank p50 <= 100 us.
 (f) worker peak memory: RSS high-water mark (VmHWM, not ru_maxrss: see bench.rss.peak_rss_kb)
@@ -216,7 +218,14 @@ def api_cold(env: dict[str, str], questions: list[str], runs: int, work: Path) -
 
 
 def worker_cold(
-    model_dir: Path, slack: Any, s3: dict[str, str], questions: list[str], runs: int, work: Path, tag: str
+    model_dir: Path,
+    slack: Any,
+    s3: dict[str, str],
+    questions: list[str],
+    runs: int,
+    work: Path,
+    tag: str,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     import subprocess
 
@@ -238,6 +247,7 @@ def worker_cold(
             **os.environ,
             **serving_env(f"s3://{bucket}/models", cache, slack.host, **extra),
             **s3,
+            **(extra_env or {}),
         }
         job = Job.for_slash_command(
             question=questions[i % len(questions)],
@@ -323,9 +333,29 @@ def warm_predict(model_file: Path, questions: list[str], n: int) -> dict[str, An
     }
 
 
-def model_rows(name: str, cold: dict[str, Any], warm: dict[str, Any]) -> list[tuple[Any, ...]]:
+def idempotency_table(aws: dict[str, str]) -> str:
+    """The worker's idempotency table, shaped as deploy/merge-template.json declares it."""
+    import boto3
+
+    from tests.support.dynamodb import deployed_table_properties
+
+    properties = deployed_table_properties()
+    client = boto3.client(
+        "dynamodb", endpoint_url=aws["AWS_ENDPOINT_URL_S3"], region_name=aws["AWS_DEFAULT_REGION"]
+    )
+    name = "whoknows-bench-idempotency"
+    client.create_table(
+        TableName=name,
+        KeySchema=properties["KeySchema"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def model_rows(name: str, cold: dict[str, Any], warm: dict[str, Any] | None) -> list[tuple[Any, ...]]:
     t = TARGETS
-    return [
+    rows = [
         (
             f"(d) worker cold: spawn -> answer posted [{name}]",
             "ms",
@@ -371,23 +401,6 @@ def model_rows(name: str, cold: dict[str, Any], warm: dict[str, Any]) -> list[tu
             for key, value in cold["worker_logged_ms"].items()
         ],
         (
-            f"(e) warm Predictor.rank [{name}]",
-            "us",
-            warm["rank_us"]["p50"],
-            warm["rank_us"]["p99"],
-            t["rank_p50_us"],
-            verdict(warm["rank_us"]["p50"], t["rank_p50_us"]),
-        ),
-        (
-            f"    raw session.run, 1 question [{name}]",
-            "us",
-            warm["session_run_us"]["p50"],
-            warm["session_run_us"]["p99"],
-            "",
-            "",
-        ),
-        (f"    normalize() [{name}]", "us", warm["normalize_us"]["p50"], warm["normalize_us"]["p99"], "", ""),
-        (
             f"(f) worker peak RSS (VmHWM) [{name}]",
             "MB",
             cold["maxrss_mb"]["p50"],
@@ -396,6 +409,34 @@ def model_rows(name: str, cold: dict[str, Any], warm: dict[str, Any]) -> list[tu
             verdict(cold["maxrss_mb"]["max"], t["worker_maxrss_mb"]),
         ),
     ]
+    if warm is not None:
+        rows += [
+            (
+                f"(e) warm Predictor.rank [{name}]",
+                "us",
+                warm["rank_us"]["p50"],
+                warm["rank_us"]["p99"],
+                t["rank_p50_us"],
+                verdict(warm["rank_us"]["p50"], t["rank_p50_us"]),
+            ),
+            (
+                f"    raw session.run, 1 question [{name}]",
+                "us",
+                warm["session_run_us"]["p50"],
+                warm["session_run_us"]["p99"],
+                "",
+                "",
+            ),
+            (
+                f"    normalize() [{name}]",
+                "us",
+                warm["normalize_us"]["p50"],
+                warm["normalize_us"]["p99"],
+                "",
+                "",
+            ),
+        ]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -461,6 +502,21 @@ def main(argv: list[str] | None = None) -> int:
                 warm = warm_predict(model_dir / "model.onnx", questions, n_warm)
                 results["models"][tag] = {"dir": str(model_dir), "worker_cold": cold, "warm": warm}
                 print(f"(d-f) {tag} done", flush=True)
+            # As deployed: the worker first claims the job in the DynamoDB idempotency table.
+            tag = "real-idempotency" if args.real_model else "sample-idempotency"
+            table = idempotency_table(s3)
+            cold = worker_cold(
+                models["real" if args.real_model else "sample"],
+                slack,
+                s3,
+                questions,
+                n_wcold,
+                work,
+                tag,
+                {"IDEMPOTENCY_TABLE": table, "AWS_ENDPOINT_URL_DYNAMODB": s3["AWS_ENDPOINT_URL_S3"]},
+            )
+            results["models"][tag] = {"worker_cold": cold}
+            print(f"(d, f) {tag} done", flush=True)
     finally:
         moto.stop()
         quiet.close()
@@ -534,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ]
     for tag, model in results["models"].items():
-        rows += model_rows(tag, model["worker_cold"], model["warm"])
+        rows += model_rows(tag, model["worker_cold"], model.get("warm"))
     print_table(
         f"serving (a: n={n_ack}, b: n={n_http}, c: {n_cold} runs, d/f: {n_wcold} runs, e: n={n_warm})",
         ["measure", "unit", "p50", "p99/max", "target", "verdict"],
