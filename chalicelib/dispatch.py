@@ -154,7 +154,11 @@ class LambdaDispatcher:
                 FunctionName=self.function_name, InvocationType="Event", Payload=payload
             )
         except Exception as error:  # botocore's errors, without importing botocore on this path
-            raise DispatchFailed(f"invoking {self.function_name} failed: {type(error).__name__}") from error
+            reason = type(error).__name__
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            if code and code != reason:  # an error code botocore has no class for: name it
+                reason = f"{reason} {code}"
+            raise DispatchFailed(f"invoking {self.function_name} failed: {reason}") from error
         status = response.get("StatusCode")
         if status != 202:
             raise DispatchFailed(f"invoking {self.function_name} answered {status}, expected 202")

@@ -1,14 +1,23 @@
-"""Jobs as JSON, deterministic job ids, the async Lambda invoke call and the local thread runner."""
+"""Jobs as JSON, deterministic job ids, the async Lambda invoke call (with a fake client, and with
+boto3 over real HTTP to the Lambda stand-in) and the local thread runner."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chalicelib.config import parse_settings
 from chalicelib.dispatch import DispatchFailed, InvalidJob, Job, LambdaDispatcher, LocalDispatcher
+from chalicelib.routes import Runtime
+from scripts.local_server import free_port
+from tests.support.aws import apply_fake_aws_env
+from tests.support.lambda_standin import LambdaStandIn
 
 
 def _slash(trigger_id: str | None = "t.1") -> Job:
@@ -90,6 +99,16 @@ def test_lambda_dispatch_failures_are_one_line_without_the_payload(client: _Lamb
     assert "secret" not in str(caught.value)
 
 
+def test_an_error_code_without_a_botocore_class_is_named_in_the_message() -> None:
+    error = Exception("throttled")
+    error.response = {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}  # type: ignore[attr-defined]
+
+    with pytest.raises(DispatchFailed) as caught:
+        LambdaDispatcher("fn", _LambdaClient(error=error)).dispatch(_slash())
+
+    assert str(caught.value) == "invoking fn failed: Exception TooManyRequestsException"
+
+
 def test_local_dispatcher_returns_before_the_job_finishes() -> None:
     release, seen = threading.Event(), []
 
@@ -112,3 +131,129 @@ def test_local_dispatcher_survives_a_failing_job() -> None:
     dispatcher = LocalDispatcher(handler)
     dispatcher.dispatch(_slash())
     dispatcher.join()
+
+
+# --- LambdaDispatcher over real HTTP: boto3 against the Lambda stand-in (tests/support) --------
+
+
+@pytest.fixture
+def lambda_standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LambdaStandIn]:
+    """A stand-in whose 'whoknows-test-worker' records events; boto3 pointed at it, dummy credentials."""
+    calls: list[tuple[Any, Any]] = []
+
+    def worker(event: Any, context: Any) -> dict[str, str]:
+        calls.append((event, context))
+        return {"outcome": "answered"}
+
+    with LambdaStandIn({"whoknows-test-worker": worker}) as standin:
+        apply_fake_aws_env(monkeypatch, tmp_path / "absent")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", standin.url)
+        standin.calls = calls  # type: ignore[attr-defined]
+        yield standin
+
+
+def test_lambda_dispatcher_hands_the_job_over_http_and_the_worker_runs_it(
+    lambda_standin: LambdaStandIn,
+) -> None:
+    LambdaDispatcher("whoknows-test-worker").dispatch(_slash())
+
+    [finished] = lambda_standin.wait_idle()
+    assert finished.error is None and finished.attempts == 1
+    [(event, context)] = lambda_standin.calls  # type: ignore[attr-defined]
+    assert event == _slash().to_dict()
+    assert context.function_name == "whoknows-test-worker" and context.aws_request_id
+    assert lambda_standin.stats()["accepted"] == 1
+
+
+def test_the_function_name_comes_from_configuration(lambda_standin: LambdaStandIn, tmp_path: Path) -> None:
+    env = {
+        "SLACK_SIGNING_SECRET": "s" * 20,
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "MODEL_URI": str(tmp_path),
+        "WORKER_FUNCTION_NAME": "whoknows-test-worker",
+    }
+    runtime = Runtime.from_settings(parse_settings(env))
+    assert isinstance(runtime.dispatcher, LambdaDispatcher)
+    runtime.dispatcher.dispatch(_slash())
+    assert len(lambda_standin.wait_idle()) == 1
+
+    other = Runtime.from_settings(parse_settings({**env, "WORKER_FUNCTION_NAME": "whoknows-prod-worker"}))
+    with pytest.raises(
+        DispatchFailed, match="invoking whoknows-prod-worker failed: ResourceNotFoundException"
+    ):
+        other.dispatcher.dispatch(_slash())
+
+
+def test_lambda_stand_in_down_is_a_one_line_dispatch_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    apply_fake_aws_env(monkeypatch, tmp_path / "absent")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://127.0.0.1:{free_port()}")
+
+    started = time.monotonic()
+    with pytest.raises(DispatchFailed) as caught:
+        LambdaDispatcher("whoknows-test-worker").dispatch(_slash())
+
+    message = str(caught.value)
+    assert message == "invoking whoknows-test-worker failed: EndpointConnectionError"
+    assert "\n" not in message and "secret" not in message
+    assert (
+        time.monotonic() - started < 5
+    )  # connect timeout 1 s, two attempts: the ack stays inside Slack's 3 s
+
+
+def test_oversized_async_payload_is_refused_as_lambda_does(lambda_standin: LambdaStandIn) -> None:
+    job = Job.for_slash_command(
+        question="x" * (300 * 1024),
+        user_id="U1",
+        response_url="https://hooks.slack.com/x",
+        trigger_id="t.big",
+    )
+    with pytest.raises(DispatchFailed, match="RequestTooLargeException"):
+        LambdaDispatcher("whoknows-test-worker").dispatch(job)
+    assert lambda_standin.stats()["accepted"] == 0
+
+
+def test_stand_in_retries_a_failing_async_invocation_twice_then_dead_letters_it() -> None:
+    attempts: list[str] = []
+
+    def flaky(event: Any, context: Any) -> None:
+        attempts.append(context.aws_request_id)
+        if event["fail_times"] >= len(attempts):
+            raise RuntimeError("worker crashed")
+
+    with LambdaStandIn({"fn": flaky}, retry_delays=(0.01, 0.01)) as standin:
+        standin.invoke_async("fn", {"fail_times": 1})
+        [recovered] = standin.wait_idle()
+        assert recovered.error is None and recovered.attempts == 2
+        assert len(set(attempts)) == 1  # a retry keeps the request id, as on Lambda
+
+        attempts.clear()
+        standin.invoke_async("fn", {"fail_times": 5})
+        lost = standin.wait_idle()[-1]
+        assert lost.attempts == 3 and lost.error == "RuntimeError: worker crashed"
+        assert standin.stats() == {
+            "accepted": 2,
+            "succeeded": 1,
+            "retried": 3,
+            "dead_lettered": 1,
+            "pending": 0,
+        }
+
+
+@pytest.mark.slow
+def test_stand_in_runs_handlers_in_worker_processes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # "module:attribute" handlers run in a separate process (bench.load runs app:worker this way);
+    # operator.is_not(event, context) is True: proof it was called there with both arguments.
+    with LambdaStandIn({"fn": "operator:is_not", "fails": "operator:add"}, processes=1) as standin:
+        apply_fake_aws_env(monkeypatch, tmp_path / "absent")
+        import boto3
+
+        client = boto3.client("lambda", endpoint_url=standin.url)
+        ok = client.invoke(FunctionName="fn", Payload=b"{}")
+        assert ok["StatusCode"] == 200 and json.loads(ok["Payload"].read()) is True
+        failed = client.invoke(FunctionName="fails", Payload=b"{}")
+        assert failed["FunctionError"] == "Unhandled"
+        assert json.loads(failed["Payload"].read())["errorType"] == "TypeError"
+        assert client.invoke(FunctionName="fn", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+        assert [finished.error for finished in standin.wait_idle(timeout=30)] == [None]
