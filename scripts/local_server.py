@@ -34,13 +34,18 @@ def free_port() -> int:
 class ChaliceLocal:
     """`chalice local` with the given environment; `post_signed` acts exactly as Slack does."""
 
-    def __init__(self, env: dict[str, str], signing_secret: str, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self, env: dict[str, str], signing_secret: str, startup_timeout: float = 30.0, prelude: str = ""
+    ) -> None:
+        """`prelude`: Python statements run in the server process before `chalice local` starts
+        (bench.load uses it to measure the ack path with a no-op dispatcher)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.signing_secret = signing_secret
         self._env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self._timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
+        self._prelude = prelude
         self._log = open(os.devnull, "wb")  # noqa: SIM115 - lives as long as the server
 
     def start(self, log_path: Path | None = None) -> ChaliceLocal:
@@ -54,7 +59,7 @@ class ChaliceLocal:
             [
                 sys.executable,
                 "-c",
-                _CHALICE_LOCAL,
+                f"{self._prelude}\n{_CHALICE_LOCAL}" if self._prelude else _CHALICE_LOCAL,
                 "local",
                 "--host",
                 "127.0.0.1",
