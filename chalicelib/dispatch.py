@@ -17,6 +17,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, Protocol
 
@@ -165,24 +166,31 @@ class LambdaDispatcher:
 
 
 class LocalDispatcher:
-    """Runs each job on a daemon thread in this process: local mode's stand-in for the async invoke.
+    """Runs jobs on a small pool of long-lived threads: local mode's stand-in for the async invoke.
 
+    A pool, not a thread per job: `Thread.start()` waits until the new thread runs, which hands it
+    the GIL in the middle of the acknowledgement (in-process ack p99 3.5 ms vs 1 ms). Handing a job
+    to an idle pool thread is a queue put, and the ack finishes before the job takes the GIL.
     The payload goes through JSON exactly as on Lambda, so a job that would not serialise fails here
     too. `join()` lets tests and the demo wait for outstanding jobs.
     """
 
-    def __init__(self, handler: Callable[[dict[str, Any]], Any]) -> None:
+    def __init__(self, handler: Callable[[dict[str, Any]], Any], workers: int = 4) -> None:
         self._handler = handler
-        self._threads: list[threading.Thread] = []
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="whoknows-job")
+        self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()
 
     def dispatch(self, job: Job) -> None:
         payload = json.loads(json.dumps(job.to_dict()))
-        thread = threading.Thread(target=self._run, args=(payload,), name=f"job-{job.job_id}", daemon=True)
+        future = self._pool.submit(self._run, payload)
         with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()]
-            self._threads.append(thread)
-        thread.start()
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
 
     def _run(self, payload: dict[str, Any]) -> None:
         # On Lambda the runtime records a raised failure and retries; here the handler logged it.
@@ -191,6 +199,5 @@ class LocalDispatcher:
 
     def join(self, timeout: float = 10.0) -> None:
         with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(timeout)
+            pending = list(self._pending)
+        wait(pending, timeout=timeout)

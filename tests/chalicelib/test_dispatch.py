@@ -124,6 +124,28 @@ def test_local_dispatcher_returns_before_the_job_finishes() -> None:
     assert seen == [_slash().to_dict()]
 
 
+def test_local_dispatcher_runs_every_job_when_there_are_more_jobs_than_threads() -> None:
+    release, seen = threading.Event(), []
+
+    def handler(payload: dict[str, Any]) -> None:
+        release.wait(5)
+        seen.append(payload["job_id"])
+
+    dispatcher = LocalDispatcher(handler, workers=2)
+    jobs = [
+        Job.for_slash_command(
+            question="q", user_id="U1", response_url="https://hooks.slack.com/x", trigger_id=f"t{i}"
+        )
+        for i in range(12)
+    ]
+    for job in jobs:
+        dispatcher.dispatch(job)  # returns at once although both threads are blocked
+    assert seen == []
+    release.set()
+    dispatcher.join()
+    assert sorted(seen) == sorted(job.job_id for job in jobs)
+
+
 def test_local_dispatcher_survives_a_failing_job() -> None:
     def handler(payload: dict[str, Any]) -> None:
         raise RuntimeError("boom")
