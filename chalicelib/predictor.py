@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import onnxruntime as ort
@@ -18,6 +18,10 @@ from chalicelib.text import normalize
 
 INPUT_NAME = "text"
 PROBABILITIES_OUTPUT = "probabilities"
+RANKED_OUTPUT = "ranked"
+"""Optional (compact graphs): each row's probabilities sorted, most likely first."""
+RANKING_OUTPUT = "ranking"
+"""Optional (compact graphs): the team indices of `ranked`."""
 LABELS_KEY = "whoknows.labels"
 VERSION_KEY = "whoknows.version"
 
@@ -26,8 +30,9 @@ class ModelLoadError(Exception):
     """The file is not a whoknows ONNX model this code can run."""
 
 
-@dataclass(frozen=True)
-class Guess:
+class Guess(NamedTuple):
+    """A tuple, not a dataclass: built three times per question on the warm path."""
+
     label: str
     probability: float
 
@@ -51,6 +56,9 @@ class Predictor:
         except Exception as error:  # onnxruntime raises its own untyped errors for bad files
             raise ModelLoadError(f"{model_path} is not a loadable ONNX model: {error}") from None
         self._output = [PROBABILITIES_OUTPUT]
+        outputs = {output.name for output in self._session.get_outputs()}
+        self._ranked_outputs = [RANKED_OUTPUT, RANKING_OUTPUT]
+        self._ranks_itself = set(self._ranked_outputs) <= outputs  # older graphs: numpy sorts
 
     def probabilities(self, normalized_texts: Sequence[str]) -> np.ndarray:
         """Per-team probabilities, columns in `labels` order, for already-normalised texts."""
@@ -59,6 +67,11 @@ class Predictor:
 
     def rank(self, question: str, top: int = 3) -> list[Guess]:
         """The `top` most likely teams for a raw question, most likely first."""
-        probabilities = self.probabilities([normalize(question)])[0]
+        batch = np.array([[normalize(question)]], dtype=object)
+        if self._ranks_itself:
+            ranked, ranking = self._session.run(self._ranked_outputs, {INPUT_NAME: batch})
+            values, order = ranked[0, :top].tolist(), ranking[0, :top].tolist()
+            return [Guess(self.labels[i], p) for i, p in zip(order, values, strict=True)]
+        probabilities = self._session.run(self._output, {INPUT_NAME: batch})[0][0]
         order = np.argsort(-probabilities, kind="stable")[:top]
         return [Guess(self.labels[i], float(probabilities[i])) for i in order]

@@ -24,7 +24,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
-from chalicelib.predictor import INPUT_NAME, PROBABILITIES_OUTPUT
+from chalicelib.predictor import INPUT_NAME, PROBABILITIES_OUTPUT, RANKED_OUTPUT, RANKING_OUTPUT
 
 LABEL_OUTPUT = "label"
 OPSETS = {"": 20, "ai.onnx.ml": 3}  # StringSplit/StringConcat need 20; LabelEncoder v2 is ml 2-3
@@ -101,8 +101,9 @@ def _const(name: str, value: np.ndarray) -> TensorProto:
 
 
 def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProto:
-    """The ONNX model (input `text` [N, 1] normalised strings; outputs `label` [N],
-    `probabilities` [N, classes] float32, columns in `labels` order)."""
+    """The ONNX model: input `text` [N, 1] normalised strings; outputs `label` [N], `probabilities`
+    [N, teams] float32 in `labels` order, and `ranked`/`ranking` [N, teams]: the same
+    probabilities sorted, most likely first, with their team indices."""
     vectorizer, classifier = pipeline.named_steps["tfidf"], pipeline.named_steps["classifier"]
     _check_vectorizer(vectorizer)
     if [str(c) for c in classifier.classes_] != list(labels):
@@ -144,6 +145,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         _const("zero_f", np.array(0.0, dtype=np.float32)),
         _const("uniform", np.array(1.0 / len(labels), dtype=np.float32)),
         _const("label_names", np.array(labels, dtype=object)),
+        _const("team_count", i64(len(labels))),
     ]
     node = helper.make_node
     nodes = [
@@ -229,6 +231,9 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     nodes += [
         node("ArgMax", [PROBABILITIES_OUTPUT], ["best"], axis=1, keepdims=0),
         node("Gather", ["label_names", "best"], [LABEL_OUTPUT], axis=0),
+        # Every team, most likely first (ties: lower index first, as a stable argsort), so the
+        # worker ranks without a numpy sort of its own.
+        node("TopK", [PROBABILITIES_OUTPUT, "team_count"], [RANKED_OUTPUT, RANKING_OUTPUT], axis=1, sorted=1),
     ]
     graph = helper.make_graph(
         nodes,
@@ -237,6 +242,8 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         [
             helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, [None]),
             helper.make_tensor_value_info(PROBABILITIES_OUTPUT, TensorProto.FLOAT, [None, len(labels)]),
+            helper.make_tensor_value_info(RANKED_OUTPUT, TensorProto.FLOAT, [None, len(labels)]),
+            helper.make_tensor_value_info(RANKING_OUTPUT, TensorProto.INT64, [None, len(labels)]),
         ],
         initializer=initializers,
     )

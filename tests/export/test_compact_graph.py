@@ -137,3 +137,14 @@ def test_graph_costs_per_word_not_per_vocabulary_term(multiclass: Compact) -> No
     assert not ops & {"TfIdfVectorizer", "LinearClassifier", "StringNormalizer", "MatMul"}
     assert {"StringSplit", "LabelEncoder", "Gather", "Unique"} <= ops
     onnx.checker.check_model(model, full_check=True)
+
+
+def test_ranking_outputs_sort_every_team_like_a_stable_argsort(
+    multiclass: Compact, sample_texts: list[str]
+) -> None:
+    batch = np.array(sample_texts, dtype=object).reshape(-1, 1)
+    probabilities, ranked, ranking = multiclass.session.run(
+        ["probabilities", "ranked", "ranking"], {"text": batch}
+    )
+    assert np.array_equal(ranking, np.argsort(-probabilities, axis=1, kind="stable"))
+    assert np.array_equal(ranked, np.take_along_axis(probabilities, ranking, axis=1))

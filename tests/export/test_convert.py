@@ -45,3 +45,14 @@ def test_an_unknown_graph_is_a_clear_error(fitted: tuple) -> None:
     pipeline, labels, _ = fitted
     with pytest.raises(ConversionError, match="unknown graph 'dense'"):
         to_onnx(pipeline, labels, "v1", "dense")  # type: ignore[arg-type]
+
+
+def test_predictor_ranks_the_same_with_or_without_the_graphs_ranking(fitted: tuple, tmp_path: Path) -> None:
+    pipeline, labels, texts = fitted
+    rankings = {}
+    for graph in GRAPHS:  # skl2onnx's graph has no ranking outputs: the predictor sorts with numpy
+        path = tmp_path / f"{graph}.onnx"
+        path.write_bytes(to_onnx(pipeline, labels, "v1", graph).SerializeToString())
+        predictor = Predictor(path)
+        rankings[graph] = [[g.label for g in predictor.rank(text, top=len(labels))] for text in texts[:60]]
+    assert rankings["compact"] == rankings["skl2onnx"]
