@@ -30,13 +30,27 @@ def _slash(trigger_id: str | None = "t.1") -> Job:
     )
 
 
+def _feedback(trigger_id: str | None = "1234.5678.abcdef", action_ts: str | None = "1700.2") -> Job:
+    return Job.for_feedback(
+        verdict="wrong",
+        question_id="slash:t.1",
+        suggested_team="PAYMENTS",
+        user_id="U1",
+        response_url="https://hooks.slack.com/actions/T/1/secret",
+        trigger_id=trigger_id,
+        action_ts=action_ts,
+        team_id="T1",
+        request_id="req-2",
+    )
+
+
 def test_job_round_trips_through_json() -> None:
     job = _slash()
     message = Job.for_message(
         question="who?", user_id="U1", channel="D1", ts="1.2", thread_ts="1.2", team_id="T1"
     )
 
-    for original in (job, message):
+    for original in (job, message, _feedback()):
         assert Job.from_dict(json.loads(json.dumps(original.to_dict()))) == original
 
 
@@ -49,6 +63,39 @@ def test_job_ids_are_derived_from_the_slack_request() -> None:
     assert first.job_id == again.job_id == "message:T1:D1:1.2"
 
 
+def test_a_feedback_job_id_is_the_click_so_a_redelivered_click_is_the_same_job() -> None:
+    assert _feedback().job_id == "feedback:1234.5678.abcdef"
+    assert _feedback(trigger_id=None).job_id == "feedback:T1:1700.2"
+    no_ids = _feedback(trigger_id=None, action_ts=None)
+    assert no_ids.job_id == _feedback(trigger_id=None, action_ts=None).job_id
+    assert no_ids.job_id.startswith("feedback:") and "secret" not in no_ids.job_id
+
+
+def test_a_feedback_job_carries_what_the_confirmation_needs() -> None:
+    payload = _feedback().to_dict()
+
+    assert payload["format"] == 1  # a new kind, not a new format: old workers keep answering the others
+    assert (payload["kind"], payload["verdict"], payload["suggested_team"]) == (
+        "feedback",
+        "wrong",
+        "PAYMENTS",
+    )
+    assert payload["question"] == "slash:t.1"  # the answered question's id
+    # What a worker older than the kind checks before the kind: all present, so it refuses by kind.
+    assert all(
+        isinstance(payload[name], str) and payload[name] for name in ("job_id", "kind", "question", "user_id")
+    )
+
+
+def test_an_unknown_kind_is_refused_by_name() -> None:
+    payload = {**_feedback().to_dict(), "kind": "poll"}
+
+    with pytest.raises(
+        InvalidJob, match=r"unknown job kind 'poll' \(this worker handles slash, event, feedback"
+    ):
+        Job.from_dict(payload)
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -59,6 +106,12 @@ def test_job_ids_are_derived_from_the_slack_request() -> None:
         {"format": 1, "job_id": "x", "kind": "slash", "question": "q", "user_id": "U"},
         {"format": 1, "job_id": "x", "kind": "event", "question": "q", "user_id": "U", "channel": "C"},
         {"format": 1, "job_id": 3, "kind": "slash", "question": "q", "user_id": "U"},
+        {"format": 1, "job_id": "x", "kind": "feedback", "question": "q", "user_id": "U"},
+        {**_feedback().to_dict(), "response_url": None},
+        {**_feedback().to_dict(), "verdict": "maybe"},
+        {**_feedback().to_dict(), "verdict": None},
+        {**_feedback().to_dict(), "suggested_team": ""},
+        {**_feedback().to_dict(), "suggested_team": ["PAYMENTS"]},
     ],
 )
 def test_invalid_payloads_are_refused(payload: Any) -> None:
