@@ -353,88 +353,58 @@ def idempotency_table(aws: dict[str, str]) -> str:
     return name
 
 
+def _row(
+    label: str,
+    unit: str,
+    stats: dict[str, float],
+    high: str = "max",
+    target: float | None = None,
+    judge: str = "p50",
+) -> tuple[Any, ...]:
+    """One table row: p50, the `high` statistic, and a verdict on `judge` when there is a target."""
+    if target is None:
+        return (label, unit, stats["p50"], stats[high], "", "")
+    return (label, unit, stats["p50"], stats[high], target, verdict(stats[judge], target))
+
+
 def model_rows(name: str, cold: dict[str, Any], warm: dict[str, Any] | None) -> list[tuple[Any, ...]]:
     t = TARGETS
     rows = [
-        (
+        _row(
             f"(d) worker cold: spawn -> answer posted [{name}]",
             "ms",
-            cold["spawn_to_answer_ms"]["p50"],
-            cold["spawn_to_answer_ms"]["max"],
-            t["worker_cold_ms"],
-            verdict(cold["spawn_to_answer_ms"]["p50"], t["worker_cold_ms"]),
+            cold["spawn_to_answer_ms"],
+            target=t["worker_cold_ms"],
         ),
-        (
-            f"    of which import app [{name}]",
-            "ms",
-            cold["import_app_ms"]["p50"],
-            cold["import_app_ms"]["max"],
-            "",
-            "",
-        ),
-        (
+        _row(f"    of which import app [{name}]", "ms", cold["import_app_ms"]),
+        _row(
             f"    of which handler (imports, S3 fetch, load, predict, post) [{name}]",
             "ms",
-            cold["handle_job_ms"]["p50"],
-            cold["handle_job_ms"]["max"],
-            "",
-            "",
+            cold["handle_job_ms"],
         ),
-        (
-            f"      import chalicelib.answer [{name}]",
-            "ms",
-            cold["import_chalicelib_answer_ms"]["p50"],
-            cold["import_chalicelib_answer_ms"]["max"],
-            "",
-            "",
-        ),
-        (
+        _row(f"      import chalicelib.answer [{name}]", "ms", cold["import_chalicelib_answer_ms"]),
+        _row(
             f"      import chalicelib.predictor (numpy, onnxruntime) [{name}]",
             "ms",
-            cold["import_predictor_onnxruntime_ms"]["p50"],
-            cold["import_predictor_onnxruntime_ms"]["max"],
-            "",
-            "",
+            cold["import_predictor_onnxruntime_ms"],
         ),
         *[
-            (f"      job_done log: {key} [{name}]", "ms", value["p50"], value["max"], "", "")
+            _row(f"      job_done log: {key} [{name}]", "ms", value)
             for key, value in cold["worker_logged_ms"].items()
         ],
-        (
+        _row(
             f"(f) worker peak RSS (VmHWM) [{name}]",
             "MB",
-            cold["maxrss_mb"]["p50"],
-            cold["maxrss_mb"]["max"],
-            t["worker_maxrss_mb"],
-            verdict(cold["maxrss_mb"]["max"], t["worker_maxrss_mb"]),
+            cold["maxrss_mb"],
+            target=t["worker_maxrss_mb"],
+            judge="max",
         ),
     ]
     if warm is not None:
         rows += [
-            (
-                f"(e) warm Predictor.rank [{name}]",
-                "us",
-                warm["rank_us"]["p50"],
-                warm["rank_us"]["p99"],
-                t["rank_p50_us"],
-                verdict(warm["rank_us"]["p50"], t["rank_p50_us"]),
-            ),
-            (
-                f"    raw session.run, 1 question [{name}]",
-                "us",
-                warm["session_run_us"]["p50"],
-                warm["session_run_us"]["p99"],
-                "",
-                "",
-            ),
-            (
-                f"    normalize() [{name}]",
-                "us",
-                warm["normalize_us"]["p50"],
-                warm["normalize_us"]["p99"],
-                "",
-                "",
-            ),
+            _row(f"(e) warm Predictor.rank [{name}]", "us", warm["rank_us"], "p99", t["rank_p50_us"]),
+            _row(f"    raw session.run, 1 question [{name}]", "us", warm["session_run_us"], "p99"),
+            _row(f"    normalize() [{name}]", "us", warm["normalize_us"], "p99"),
         ]
     return rows
 
@@ -522,72 +492,31 @@ def main(argv: list[str] | None = None) -> int:
         quiet.close()
 
     a, b, c = results["ack_inprocess"], results["ack_http"], results["api_cold"]
+    client_ms = a["chalice_test_client_ms"]
     rows = [
-        (
+        _row(
             "(a) ack in-process, chalice.test.Client",
             "ms",
-            a["chalice_test_client_ms"]["p50"],
-            a["chalice_test_client_ms"]["p99"],
+            client_ms,
+            "p99",
             TARGETS["ack_inprocess_p99_ms"],
-            verdict(a["chalice_test_client_ms"]["p99"], TARGETS["ack_inprocess_p99_ms"]),
+            "p99",
         ),
-        (
-            "    p90 / max",
-            "ms",
-            a["chalice_test_client_ms"]["p90"],
-            a["chalice_test_client_ms"]["max"],
-            "",
-            "",
-        ),
-        (
+        ("    p90 / max", "ms", client_ms["p90"], client_ms["max"], "", ""),
+        _row(
             "    chalice.test.Client, null dispatcher (no job thread)",
             "ms",
-            a["chalice_test_client_null_dispatcher_ms"]["p50"],
-            a["chalice_test_client_null_dispatcher_ms"]["p99"],
-            "",
-            "",
+            a["chalice_test_client_null_dispatcher_ms"],
+            "p99",
         ),
-        (
-            "    routes.slash_command, no Chalice (local dispatch)",
-            "ms",
-            a["routes_direct_ms"]["p50"],
-            a["routes_direct_ms"]["p99"],
-            "",
-            "",
+        _row("    routes.slash_command, no Chalice (local dispatch)", "ms", a["routes_direct_ms"], "p99"),
+        _row("(b) ack over HTTP, chalice local", "ms", b["ack_ms"], "p99", TARGETS["ack_http_p99_ms"], "p99"),
+        _row(
+            "(c) API cold: spawn -> reply -> exit", "ms", c["api_cold_wall_ms"], target=TARGETS["api_cold_ms"]
         ),
-        (
-            "(b) ack over HTTP, chalice local",
-            "ms",
-            b["ack_ms"]["p50"],
-            b["ack_ms"]["p99"],
-            TARGETS["ack_http_p99_ms"],
-            verdict(b["ack_ms"]["p99"], TARGETS["ack_http_p99_ms"]),
-        ),
-        (
-            "(c) API cold: spawn -> reply -> exit",
-            "ms",
-            c["api_cold_wall_ms"]["p50"],
-            c["api_cold_wall_ms"]["max"],
-            TARGETS["api_cold_ms"],
-            verdict(c["api_cold_wall_ms"]["p50"], TARGETS["api_cold_ms"]),
-        ),
-        (
-            "    baseline `python -c pass`",
-            "ms",
-            c["python_pass_ms"]["p50"],
-            c["python_pass_ms"]["max"],
-            "",
-            "",
-        ),
-        ("    of which import app", "ms", c["import_app_ms"]["p50"], c["import_app_ms"]["max"], "", ""),
-        (
-            "    of which first request (settings, verify, reply)",
-            "ms",
-            c["first_request_ms"]["p50"],
-            c["first_request_ms"]["max"],
-            "",
-            "",
-        ),
+        _row("    baseline `python -c pass`", "ms", c["python_pass_ms"]),
+        _row("    of which import app", "ms", c["import_app_ms"]),
+        _row("    of which first request (settings, verify, reply)", "ms", c["first_request_ms"]),
     ]
     for tag, model in results["models"].items():
         rows += model_rows(tag, model["worker_cold"], model.get("warm"))
