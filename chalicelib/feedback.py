@@ -1,9 +1,11 @@
-"""Clicks on an answer's "That helped" / "Wrong team" buttons, turned into one log line each.
+"""Clicks on an answer's "That helped" / "Wrong team" buttons, turned into one log line each, and
+the worker job that confirms the click to the user.
 
 The line (`feedback`, with the verdict, the question id and the team the bot suggested, as
 render.py put them in the button) is the whole record: CloudWatch Logs Insights can join it to the
 worker's `job_done` line by question id (= job id) and count right and wrong answers per team, with
-no datastore to deploy. The click's response_url is never read, so it cannot be logged.
+no datastore to deploy. The click's response_url goes only into the confirmation job (a credential
+there, never logged); the confirmation itself is posted by the worker, off the 3-second ack path.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chalicelib import logs
+from chalicelib.dispatch import Job
 from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG
 from chalicelib.slack.requests import BlockAction, BlockActions
 
@@ -35,6 +38,8 @@ class Feedback:
     user_id: str
     team_id: str | None = None
     channel_id: str | None = None
+    action_ts: str | None = None
+    """When the button was clicked; identifies the click when the payload has no trigger_id."""
 
     def fields(self) -> dict[str, Any]:
         """The log line's fields (named so none looks like a credential to the log redactor)."""
@@ -80,16 +85,17 @@ def feedback_for(interaction: BlockActions, action: BlockAction) -> Feedback | N
         user_id=interaction.user_id,
         team_id=interaction.team_id,
         channel_id=interaction.channel_id,
+        action_ts=action.action_ts,
     )
 
 
-def record(interaction: BlockActions, **extra: Any) -> int:
-    """Logs one `feedback` line per feedback click; returns how many were recorded.
+def record(interaction: BlockActions, **extra: Any) -> list[Feedback]:
+    """Logs one `feedback` line per feedback click; returns the feedback recorded.
 
     Unknown actions and unreadable values are logged (info / warning) and otherwise ignored: the
     click came from Slack, so the only useful answer is still a 200.
     """
-    recorded = 0
+    recorded: list[Feedback] = []
     for action in interaction.actions:
         try:
             feedback = feedback_for(interaction, action)
@@ -108,5 +114,30 @@ def record(interaction: BlockActions, **extra: Any) -> int:
             )
             continue
         logs.info(_log, "feedback", **feedback.fields(), **extra)
-        recorded += 1
+        recorded.append(feedback)
     return recorded
+
+
+def confirmation_job(
+    interaction: BlockActions, recorded: list[Feedback], request_id: str | None = None
+) -> Job | None:
+    """The worker job that thanks the user for the click; None when there is nothing to confirm or
+    nowhere to confirm it (no feedback recorded, or no response_url in the payload).
+
+    A button click is one action; should a payload ever carry several feedback actions, the first
+    is confirmed (one job per click, so its id stays the click's).
+    """
+    if not recorded or interaction.response_url is None:
+        return None
+    first = recorded[0]
+    return Job.for_feedback(
+        verdict=first.verdict,
+        question_id=first.question_id,
+        suggested_team=first.suggested_team,
+        user_id=first.user_id,
+        response_url=interaction.response_url,
+        trigger_id=interaction.trigger_id,
+        action_ts=first.action_ts,
+        team_id=first.team_id,
+        request_id=request_id,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -83,20 +83,24 @@ class BlockAction:
     action_id: str
     value: str | None = None
     block_id: str | None = None
+    action_ts: str | None = None
 
 
 @dataclass(frozen=True)
 class BlockActions:
     """A click on an interactive element of one of our messages.
 
-    The payload's response_url and deprecated verification token are deliberately not kept: nothing
-    here needs them, so nothing downstream can log them.
+    The response_url is kept only to be carried into the worker's job, where it is treated as the
+    credential it is; it is left out of repr() so no log of this value can show it. The deprecated
+    verification token is not kept at all.
     """
 
     user_id: str
     actions: tuple[BlockAction, ...]
     team_id: str | None = None
     channel_id: str | None = None
+    trigger_id: str | None = None
+    response_url: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,8 @@ def parse_interaction(body: bytes) -> BlockActions | IgnoredInteraction:
         actions=tuple(_block_action(action) for action in actions),
         team_id=team_id or _optional_str(user, "team_id"),
         channel_id=_optional_str(channel, "id") if isinstance(channel, dict) else None,
+        trigger_id=_optional_str(payload, "trigger_id") or None,
+        response_url=_optional_str(payload, "response_url") or None,
     )
 
 
@@ -219,6 +225,7 @@ def _block_action(action: Any) -> BlockAction:
         action_id=_required_str(action, "action_id", "block action"),
         value=_optional_str(action, "value"),
         block_id=_optional_str(action, "block_id"),
+        action_ts=_optional_str(action, "action_ts"),
     )
 
 
