@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from chalicelib.predictor import INPUT_NAME, PROBABILITIES_OUTPUT, RANKED_OUTPUT, RANKING_OUTPUT
 
 LABEL_OUTPUT = "label"
-OPSETS = {"": 20, "ai.onnx.ml": 3}  # StringSplit/StringConcat need 20; LabelEncoder v2 is ml 2-3
+OPSETS = {"": 20, "ai.onnx.ml": 3}  # StringSplit needs opset 20; LabelEncoder v2 (int64 keys) is ml 2-3
 
 
 class UnsupportedPipeline(ValueError):
