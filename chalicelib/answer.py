@@ -1,4 +1,5 @@
-"""The worker's job: a question in, the teams that can answer it out, posted where it was asked.
+"""The worker's job: a question in, the teams that can answer it out, posted where it was asked;
+or, for a `feedback` job, a short ephemeral "thanks" to the user who clicked a feedback button.
 
 `run_job(payload, request_id)` is the worker function's whole body. Whatever fails (no model, a
 corrupt model, a rejected job) the user is told so in a sentence, and the cause is logged with the
@@ -19,7 +20,13 @@ from chalicelib.dispatch import InvalidJob, Job
 from chalicelib.idempotency import DUPLICATE, AnswerOnce, LedgerUnavailable, answer_once_from_settings
 from chalicelib.model import ModelHolder, ModelRejected
 from chalicelib.model_store import ModelCorrupt, ModelNotFound, ModelStore, ModelStoreError, ModelUnreachable
-from chalicelib.slack.render import RankedTeam, SlackMessage, render_answer, render_error
+from chalicelib.slack.render import (
+    RankedTeam,
+    SlackMessage,
+    render_answer,
+    render_error,
+    render_feedback_thanks,
+)
 from chalicelib.teams import TeamDirectory, TeamDirectoryError
 
 _log = logs.get_logger(__name__)
@@ -105,6 +112,8 @@ class Worker:
         return outcome
 
     def _compose(self, job: Job, timings: logs.Timings, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
+        if job.kind == "feedback":
+            return self._confirm_feedback(job, fields)
         try:
             model = self.holder.get(timings)
         except Exception as error:
@@ -130,6 +139,13 @@ class Worker:
         fields["top_probability"] = round(guesses[0].probability, 4) if guesses else None
         return message, "answered"
 
+    def _confirm_feedback(self, job: Job, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
+        """No model: the click already says which team; the directory gives the name the user saw."""
+        assert job.verdict is not None and job.suggested_team is not None
+        fields.update(verdict=job.verdict, question_id=job.question, suggested_team=job.suggested_team)
+        team = self.directory.lookup(job.suggested_team)
+        return render_feedback_thanks(job.verdict, team.display_name or team.label), "answered"
+
     def _ranked(self, label: str, probability: float) -> RankedTeam:
         team = self.directory.lookup(label)
         return RankedTeam(
@@ -151,7 +167,7 @@ class Worker:
     def _deliver(self, job: Job, message: SlackMessage) -> None:
         from chalicelib.slack.post import post_in_thread, post_to_response_url
 
-        if job.kind == "slash":
+        if job.kind in ("slash", "feedback"):
             assert job.response_url is not None
             post_to_response_url(job.response_url, message, self.settings.response_url_hosts)
         else:

@@ -1,4 +1,5 @@
-"""Block Kit messages: the answer, the usage help, the acknowledgement and the failure line.
+"""Block Kit messages: the answer, the usage help, the acknowledgement, the feedback confirmation
+and the failure line.
 
 Built with slack_sdk's block models because their `to_dict` validates Slack's length limits here,
 not in a user's Slack client. Every message carries fallback `text` (notifications, screen
@@ -151,6 +152,19 @@ def render_ack(question: str) -> SlackMessage:
     """The immediate reply within Slack's 3 seconds, before the real answer arrives."""
     text = f"Looking for who knows about “{_echo(question)}”…"
     return _message(text, [ContextBlock(elements=[MarkdownTextObject(text=f":mag: {text}")])])
+
+
+def render_feedback_thanks(verdict: Literal["right", "wrong"], team_name: str) -> SlackMessage:
+    """The reply to a click on "That helped" / "Wrong team", so the user sees the click landed.
+
+    Ephemeral and not replacing the original: the answer (and its buttons) stays where it was.
+    """
+    name = escape(_truncate(team_name, MAX_NAME_CHARS))
+    if verdict == "right":
+        text = f"Thanks — noted that {name} was the right team."
+    else:
+        text = f"Thanks — noted that {name} was not the right team; the people who run whoknows will see it."
+    return _message(text, [ContextBlock(elements=[MarkdownTextObject(text=f":white_check_mark: {text}")])])
 
 
 def render_error(message: str) -> SlackMessage:

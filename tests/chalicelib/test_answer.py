@@ -1,5 +1,6 @@
 """The worker end to end: a real ONNX model from the moto S3 server, answers posted to the Slack
-stand-in with slack_sdk's real clients, and every failure told to the user in a sentence."""
+stand-in with slack_sdk's real clients, and every failure told to the user in a sentence; feedback
+clicks confirmed to the user through the click's response_url, without a model."""
 
 from __future__ import annotations
 
@@ -432,3 +433,118 @@ def test_an_unreachable_table_is_retried_not_answered_twice(
 
     assert worker_env["slack"].received == []
     assert json_logs.events("idempotency_unavailable")
+
+
+# --- feedback clicks confirmed to the user -----------------------------------------------------
+
+THANKS = {
+    "right": "Thanks — noted that Payments was the right team.",
+    "wrong": "Thanks — noted that Payments was not the right team; the people who run whoknows will see it.",
+}
+
+
+def _feedback_job(slack: SlackStandIn, verdict: str = "right", n: int = 1) -> dict[str, Any]:
+    return Job.for_feedback(
+        verdict=verdict,  # type: ignore[arg-type]
+        question_id="slash:trigger-1",
+        suggested_team="PAYMENTS",
+        user_id="U1",
+        response_url=slack.response_url(f"click-{n}"),
+        trigger_id=f"click.{n}",
+        team_id="T1",
+        request_id="api-request-9",
+    ).to_dict()
+
+
+@pytest.mark.parametrize("verdict", ["right", "wrong"])
+def test_a_feedback_click_is_confirmed_ephemerally_and_the_answer_stays(
+    worker_env: dict[str, Any], json_logs: Any, verdict: str
+) -> None:
+    slack: SlackStandIn = worker_env["slack"]  # no model published: a confirmation needs none
+
+    result = run_job(_feedback_job(slack, verdict), request_id="worker-request-9")
+
+    assert result == {"outcome": "answered", "job_id": "feedback:click.1"}
+    [post] = slack.wait_for(1)
+    assert post.path == "/response/click-1" and len(slack.received) == 1
+    assert post.body["response_type"] == "ephemeral"
+    assert post.body["replace_original"] is False
+    assert post.body["text"] == THANKS[verdict]
+    assert THANKS[verdict] in json.dumps(post.body["blocks"], ensure_ascii=False)
+    [done] = json_logs.events("job_done")
+    assert (done["kind"], done["outcome"], done["verdict"]) == ("feedback", "answered", verdict)
+    assert (done["question_id"], done["suggested_team"]) == ("slash:trigger-1", "PAYMENTS")
+    assert done["origin_request_id"] == "api-request-9" and done["request_id"] == "worker-request-9"
+    assert done["post_ms"] >= 0 and "model_load_ms" not in done
+    assert json_logs.events("model_unavailable") == []
+    assert slack.base_url not in json_logs.text()
+
+
+def test_a_feedback_job_with_an_unknown_verdict_posts_nothing(
+    worker_env: dict[str, Any], json_logs: Any
+) -> None:
+    slack: SlackStandIn = worker_env["slack"]
+    payload = {**_feedback_job(slack), "verdict": "maybe"}
+
+    assert run_job(payload)["outcome"] == "invalid"
+
+    assert "verdict" in json_logs.events("job_invalid")[0]["error"]
+    time.sleep(0.1)
+    assert slack.received == []
+
+
+def test_a_feedback_confirmation_to_a_forbidden_host_is_refused(
+    worker_env: dict[str, Any], json_logs: Any
+) -> None:
+    payload = {**_feedback_job(worker_env["slack"]), "response_url": "https://attacker.example/collect"}
+
+    with pytest.raises(DeliveryFailed, match="not allowed"):
+        run_job(payload)
+
+    assert worker_env["slack"].received == []
+    [failed] = json_logs.events("job_post_failed")
+    assert failed["kind"] == "feedback" and "post_ms" in failed
+    assert "attacker.example/collect" not in json_logs.text()
+
+
+def test_a_duplicate_feedback_job_confirms_once_and_a_slack_500_is_retried(
+    worker_env: dict[str, Any],
+) -> None:
+    slack: SlackStandIn = worker_env["slack"]
+    slack.fail_next(Fault.SERVER_ERROR)
+    payload = _feedback_job(slack)
+
+    outcomes = [run_job(payload)["outcome"], run_job(payload)["outcome"]]
+
+    assert outcomes == ["answered", "duplicate"]
+    assert len(slack.wait_for(1)) == 1
+    assert [request.fault for request in slack.received] == [Fault.SERVER_ERROR, None]
+
+
+def test_slack_down_leaves_the_feedback_job_to_lambdas_retry_which_confirms_once(
+    worker_env: dict[str, Any], json_logs: Any
+) -> None:
+    slack: SlackStandIn = worker_env["slack"]
+    slack.fail_next(Fault.SERVER_ERROR, Fault.SERVER_ERROR, Fault.SERVER_ERROR)
+    payload = _feedback_job(slack)
+
+    with pytest.raises(DeliveryFailed):
+        run_job(payload)
+    assert run_job(payload)["outcome"] == "answered"
+    assert run_job(payload)["outcome"] == "duplicate"
+
+    assert len(slack.wait_for(1)) == 1 and len(slack.received) == 4
+    assert [line["kind"] for line in json_logs.events("job_post_failed")] == ["feedback"]
+
+
+def test_a_feedback_job_in_two_containers_sharing_the_table_confirms_once(
+    worker_env: dict[str, Any], shared_table: Table
+) -> None:
+    slack: SlackStandIn = worker_env["slack"]
+    job = Job.from_dict(_feedback_job(slack))
+
+    outcomes = [_container().handle(job), _container().handle(job)]
+
+    assert outcomes == ["answered", "duplicate"]
+    assert len(slack.wait_for(1)) == 1 and len(slack.received) == 1
+    assert [item["status"] for item in shared_table.items()] == ["COMPLETED"]
