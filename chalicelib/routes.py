@@ -236,14 +236,16 @@ def to_json(reply: Reply) -> str:
 def interactions(body: bytes, headers: Mapping[str, str], request_id: str | None = None) -> Reply:
     """Clicks on our messages' buttons (`block_actions`): verified, parsed, logged; always quick.
 
-    Slack ignores the body of a 200 here (a reply to the user would need the response_url, i.e. a
-    worker job), so feedback is acknowledged with {"ok": true} and recorded in the log only.
+    Slack ignores the body of a 200 here; the user is thanked through the click's response_url by
+    the worker (a `feedback` job), so this route does no I/O beyond handing the job over. The click
+    is recorded by its log line before that, so a failed handover still answers {"ok": true}.
     """
-    with logs.request_context(request_id):
+    with logs.request_context(request_id) as rid:
         timings = logs.Timings()
-        _, stop = _prepare("interactions", body, headers, timings)
+        runtime, stop = _prepare("interactions", body, headers, timings)
         if stop is not None:
             return stop
+        assert runtime is not None
         try:
             interaction = parse_interaction(body)
         except BadRequest as error:
@@ -254,5 +256,19 @@ def interactions(body: bytes, headers: Mapping[str, str], request_id: str | None
             logs.info(_log, "interaction_ignored", reason=reason, **timings)
             return Reply(200, {"ok": True})
         assert isinstance(interaction, BlockActions)
-        feedback.record(interaction, **timings)
+        recorded = feedback.record(interaction, **timings)
+        job = feedback.confirmation_job(interaction, recorded, request_id=rid)
+        if job is not None:
+            _hand_over_confirmation(runtime, job, timings)
         return Reply(200, {"ok": True})
+
+
+def _hand_over_confirmation(runtime: Runtime, job: Job, timings: logs.Timings) -> None:
+    """A failed handover costs the user only the "thanks": a warning, not an error (the click is logged)."""
+    try:
+        with timings.measure("dispatch"):
+            runtime.dispatcher.dispatch(job)
+    except DispatchFailed as error:
+        logs.warning(_log, "feedback_dispatch_failed", job_id=job.job_id, error=str(error), **timings)
+        return
+    logs.info(_log, "feedback_dispatched", job_id=job.job_id, **timings)

@@ -1,5 +1,6 @@
 """POST /slack/interactions end to end through chalice.test.Client, signed the way Slack signs:
-feedback clicks are verified, logged as one `feedback` line and answered 200 at once; anything
+feedback clicks are verified, logged as one `feedback` line, handed to the worker as a `feedback`
+job (which thanks the user through the click's response_url) and answered 200 at once; anything
 else gets a short answer, never a 5xx."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,8 +17,11 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import routes
+from chalicelib.dispatch import LambdaDispatcher
 from chalicelib.events import InMemorySeenEvents
 from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG, RankedTeam, render_answer
+from scripts.local_server import free_port
+from tests.support.aws import apply_fake_aws_env
 from tests.support.interactions import RESPONSE_URL, block_actions, click_body, interaction_body
 from tests.support.serving import (
     SIGNING_SECRET,
@@ -57,7 +62,7 @@ def post(client: Any, body: bytes, headers: dict[str, str] | None = None) -> Any
 
 
 @pytest.mark.parametrize(("action_id", "verdict"), [(FEEDBACK_RIGHT, "right"), (FEEDBACK_WRONG, "wrong")])
-def test_a_click_on_a_rendered_answer_is_logged_as_feedback(
+def test_a_click_on_a_rendered_answer_is_logged_and_handed_over_for_confirmation(
     client: Any, dispatcher: RecordingDispatcher, json_logs: Any, action_id: str, verdict: str
 ) -> None:
     message = render_answer(
@@ -72,13 +77,18 @@ def test_a_click_on_a_rendered_answer_is_logged_as_feedback(
 
     assert response.status_code == 200
     assert json.loads(response.body) == {"ok": True}
-    assert elapsed < 1.0  # Slack's limit is 3 s; this route does no I/O at all
+    assert elapsed < 1.0  # Slack's limit is 3 s; this route only hands the confirmation over
     [line] = json_logs.events("feedback")
     assert line["verdict"] == verdict
     assert (line["question_id"], line["suggested_team"]) == ("slash:trig.77", "PAYMENTS")
     assert (line["user_id"], line["team_id"]) == ("U0001", "T0001")
     assert line["request_id"] and line["verify_ms"] >= 0
-    assert dispatcher.jobs == []  # feedback needs no worker
+    [job] = dispatcher.jobs
+    assert (job.kind, job.job_id, job.verdict) == ("feedback", "feedback:1234.5678.abcdef", verdict)
+    assert (job.question, job.suggested_team, job.user_id) == ("slash:trig.77", "PAYMENTS", "U0001")
+    assert job.response_url == RESPONSE_URL and job.request_id == line["request_id"]
+    [handed] = json_logs.events("feedback_dispatched")
+    assert handed["job_id"] == job.job_id and handed["dispatch_ms"] >= 0
     assert RESPONSE_URL not in json_logs.text()
     assert "deprecated-verification-token" not in json_logs.text()
 
@@ -93,6 +103,7 @@ def test_a_forged_click_is_refused_and_not_recorded(
     assert response.status_code == 401
     assert json.loads(response.body) == {"error": "invalid request signature"}
     assert json_logs.events("feedback") == []
+    assert dispatcher.jobs == []
     assert json_logs.events("request_refused")[0]["route"] == "interactions"
 
 
@@ -154,6 +165,51 @@ def test_well_formed_interactions_we_do_not_handle_get_200_and_no_feedback(
     assert json.loads(response.body) == {"ok": True}
     assert json_logs.events("feedback") == []
     assert json_logs.events("interaction_ignored") or json_logs.events("feedback_unreadable")
+    assert dispatcher.jobs == []  # nothing to confirm
+
+
+def test_a_redelivered_click_hands_over_the_same_job_for_the_worker_to_confirm_once(
+    client: Any, dispatcher: RecordingDispatcher
+) -> None:
+    body = click_body()
+
+    responses = [post(client, body), post(client, body)]
+
+    assert [response.status_code for response in responses] == [200, 200]
+    first, again = dispatcher.jobs
+    assert first.job_id == again.job_id == "feedback:1234.5678.abcdef"  # the worker's exactly-once key
+    assert replace(first, request_id=None) == replace(again, request_id=None)  # only the request differs
+
+
+def test_a_click_without_a_response_url_is_logged_and_not_confirmed(
+    client: Any, dispatcher: RecordingDispatcher, json_logs: Any
+) -> None:
+    response = post(client, click_body(response_url=None))
+
+    assert response.status_code == 200 and json.loads(response.body) == {"ok": True}
+    assert len(json_logs.events("feedback")) == 1
+    assert dispatcher.jobs == []
+
+
+def test_a_failed_handover_still_answers_200_and_warns_without_the_url(
+    client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, json_logs: Any
+) -> None:
+    """The real LambdaDispatcher (boto3) against a Lambda endpoint that is down."""
+    apply_env(monkeypatch, base_env(tmp_path, DISPATCH_MODE="lambda", WORKER_FUNCTION_NAME="whoknows-worker"))
+    apply_fake_aws_env(monkeypatch, tmp_path / "absent")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://127.0.0.1:{free_port()}")
+
+    response = post(client, click_body(FEEDBACK_WRONG))
+
+    assert isinstance(routes.get_runtime().dispatcher, LambdaDispatcher)
+    assert response.status_code == 200 and json.loads(response.body) == {"ok": True}
+    assert len(json_logs.events("feedback")) == 1  # the click is recorded all the same
+    [warning] = json_logs.events("feedback_dispatch_failed")
+    assert warning["level"] == "WARNING" and warning["job_id"] == "feedback:1234.5678.abcdef"
+    assert "EndpointConnectionError" in warning["error"]
+    assert json_logs.events("feedback_dispatched") == []
+    assert not [line for line in json_logs.lines if line["level"] in ("ERROR", "CRITICAL")]
+    assert RESPONSE_URL not in json_logs.text() and "interactionsecretpart" not in json_logs.text()
 
 
 def test_json_is_not_what_slack_sends_here(client: Any, dispatcher: RecordingDispatcher) -> None:

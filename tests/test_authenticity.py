@@ -180,7 +180,9 @@ class Route:
     response_url: str | None
 
 
-def route_table(response_url: str = SLASH_RESPONSE_URL) -> dict[str, Route]:
+def route_table(
+    response_url: str = SLASH_RESPONSE_URL, click_response_url: str = CLICK_RESPONSE_URL
+) -> dict[str, Route]:
     mention = {"type": "app_mention", "user": "U0001", "channel": "C0001", "ts": "1700.000100"}
     return {
         "commands": Route(
@@ -205,10 +207,10 @@ def route_table(response_url: str = SLASH_RESPONSE_URL) -> dict[str, Route]:
             "/slack/interactions",
             "interactions",
             FORM,
-            click_body(),
-            click_body(FEEDBACK_WRONG),
+            click_body(response_url=click_response_url),
+            click_body(FEEDBACK_WRONG, response_url=click_response_url),
             "feedback",
-            CLICK_RESPONSE_URL,
+            click_response_url,
         ),
     }
 
@@ -261,7 +263,7 @@ def _check(
     if accepted:
         assert response.status_code == 200, response.body
         assert route.handover_event in events
-        assert len(dispatcher.jobs) == (0 if route.handover_event == "feedback" else 1)
+        assert len(dispatcher.jobs) == 1  # a click too: its confirmation is a worker job
     else:
         assert response.status_code == 401, response.body
         assert len(response.body) < 100 and json.loads(response.body) == REFUSED
@@ -394,7 +396,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace
         log = folder / "chalice.log"
         with ChaliceLocal(env, SIGNING_SECRET).start(log) as server:
             yield SimpleNamespace(
-                server=server, slack=slack, log=log, routes=route_table(slack.response_url("auth"))
+                server=server,
+                slack=slack,
+                log=log,
+                routes=route_table(slack.response_url("auth"), slack.response_url("auth-click")),
             )
 
 
@@ -437,9 +442,9 @@ def test_forgeries_are_refused_through_chalice_local(
 
     if accepted:
         assert status == 200, reply
-        if route.handover_event != "feedback":  # the worker runs (no model: it says so) and posts once
-            _wait_for(lambda: len(served.slack.received) == posts_before + 1)
-            _wait_for(lambda: b"job_done" in served.log.read_bytes()[start:])
+        # The worker runs and posts once (no model: it says so; a click: it is confirmed).
+        _wait_for(lambda: len(served.slack.received) == posts_before + 1)
+        _wait_for(lambda: b"job_done" in served.log.read_bytes()[start:])
     else:
         assert status == 401 and json.loads(reply) == REFUSED
     lines = _json_lines(served.log.read_bytes()[start:].decode())

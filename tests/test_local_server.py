@@ -14,9 +14,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib.slack.render import FEEDBACK_WRONG
 from export.publish import publish
 from export.sample import SAMPLE_TEAMS
 from scripts.local_server import ChaliceLocal
+from tests.support.interactions import click_body
 from tests.support.serving import event_body
 from tests.support.slack_standin import SlackStandIn
 
@@ -103,6 +105,24 @@ def test_mention_is_answered_in_thread_with_chat_post_message(
     assert post.path == "/api/chat.postMessage"
     assert post.body["channel"] == "C9" and post.body["thread_ts"] == "1700000000.000100"
     assert "Identity" in post.body["text"]
+
+
+@pytest.mark.slow
+def test_feedback_click_is_acked_then_confirmed_via_its_response_url(
+    server: ChaliceLocal, slack_standin: SlackStandIn
+) -> None:
+    body = click_body(FEEDBACK_WRONG, response_url=slack_standin.response_url("click"))
+
+    status, reply = server.post_signed("/slack/interactions", body, FORM)
+
+    assert status == 200 and json.loads(reply) == {"ok": True}
+    [confirmation] = slack_standin.wait_for(1, timeout=20)
+    assert confirmation.path == "/response/click"
+    assert confirmation.body["response_type"] == "ephemeral"
+    assert confirmation.body["replace_original"] is False  # the answer and its buttons stay
+    assert confirmation.body["text"].startswith("Thanks — noted that Payments was not the right team")
+    time.sleep(0.3)
+    assert len(slack_standin.received) == 1
 
 
 @pytest.mark.slow

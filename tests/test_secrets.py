@@ -356,13 +356,15 @@ def test_event_answer_refused_by_slack_leaks_nothing(
 def test_feedback_click_leaks_nothing(
     flow: tuple[Secrets, SlackStandIn], records: AllRecords, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    values, _ = flow
+    values, slack = flow
     body = interaction_body(block_actions(FEEDBACK_WRONG, response_url=values.response_url))
 
     response = _post("/slack/interactions", body, FORM, values.signing_secret)
 
     assert response.status_code == 200
     assert "feedback" in records.events()
+    [confirmation] = slack.wait_for(1, timeout=20)  # the worker really used the response_url
+    assert "not the right team" in confirmation.body["text"]
     _assert_no_leak(values, records, capsys)
 
 

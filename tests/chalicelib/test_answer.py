@@ -17,9 +17,11 @@ from chalicelib import answer, routes
 from chalicelib.answer import CORRUPT_MODEL, NO_MODEL, DeliveryFailed, Worker, run_job
 from chalicelib.config import load_settings, reset_settings
 from chalicelib.dispatch import Job
+from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG
 from export.publish import publish
 from export.sample import SAMPLE_TEAMS
 from tests.support.dynamodb import Table
+from tests.support.interactions import click_body
 from tests.support.serving import (
     BOT_TOKEN,
     apply_env,
@@ -548,3 +550,31 @@ def test_a_feedback_job_in_two_containers_sharing_the_table_confirms_once(
     assert outcomes == ["answered", "duplicate"]
     assert len(slack.wait_for(1)) == 1 and len(slack.received) == 1
     assert [item["status"] for item in shared_table.items()] == ["COMPLETED"]
+
+
+@pytest.mark.parametrize(
+    ("action_id", "expected"),
+    [(FEEDBACK_RIGHT, THANKS["right"]), (FEEDBACK_WRONG, THANKS["wrong"]), ("open_ticket", None)],
+    ids=["right", "wrong", "unknown-action"],
+)
+def test_a_click_through_chalice_in_local_mode_is_confirmed_by_the_worker(
+    worker_env: dict[str, Any], action_id: str, expected: str | None
+) -> None:
+    from app import app
+
+    slack: SlackStandIn = worker_env["slack"]
+    body = click_body(action_id, response_url=slack.response_url("click-e2e"))
+
+    with Client(app) as client:
+        ack = client.http.post(
+            "/slack/interactions", headers=signed(body, "application/x-www-form-urlencoded"), body=body
+        )
+        routes.get_runtime().dispatcher.join(timeout=20)  # type: ignore[attr-defined]  # LocalDispatcher
+
+    assert ack.status_code == 200 and json.loads(ack.body) == {"ok": True}
+    if expected is None:
+        assert slack.received == []
+    else:
+        [post] = slack.wait_for(1)
+        assert post.path == "/response/click-e2e" and post.body["text"] == expected
+        assert post.body["replace_original"] is False
