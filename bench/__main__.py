@@ -1,4 +1,5 @@
-"""`python -m bench`: runs every benchmark in turn (train_export needs ../shared/data).
+"""`python -m bench`: runs every benchmark in turn (train_export needs ../shared/data;
+bundle_imports needs a bundle built by `python -m deploy.bundle`).
 
 python -m bench [--real-model DIR]    # DIR is passed to bench.serving
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import serving, train_export
+from bench import bundle_imports, load, serving, train_export
 
 
 def main() -> int:
@@ -17,6 +18,8 @@ def main() -> int:
     args = parser.parse_args()
     codes = [train_export.main([])]
     codes.append(serving.main(["--real-model", args.real_model] if args.real_model else []))
+    codes.append(load.main([]))
+    codes.append(bundle_imports.main([]))
     return max(codes)
 
 

@@ -87,6 +87,24 @@ def test_bundle_is_within_budget_and_has_no_training_packages(built: tuple[Path,
     assert {"app.py", "chalicelib", "onnxruntime", "numpy", "slack_sdk"} <= tops
 
 
+def test_cold_start_modules_ship_bytecode_this_runtime_can_use(built: tuple[Path, bundle.Report]) -> None:
+    """Lambda's /var/task is read-only: without these, every cold start compiles them from source."""
+    import importlib.util
+
+    out, report = built
+    with zipfile.ZipFile(out / "deployment.zip") as archive:
+        names = set(archive.namelist())
+        tag = sys.implementation.cache_tag
+        for source in ("app.py", "chalicelib/answer.py", "chalicelib/predictor.py", "slack_sdk/__init__.py"):
+            folder, _, module = source.rpartition("/")
+            cached = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
+            assert cached in names, cached
+            header = archive.read(cached)[:8]
+            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, source not checked
+    assert report.compiled >= 150
+
+
 def test_generated_template_passes_cfn_lint(built: tuple[Path, bundle.Report]) -> None:
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run(
