@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.support.dynamodb",
     "tests.support.slack_standin",
     "tests.support.jira_standin",
+    "tests.support.serving",
 ]

@@ -14,17 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
 from chalicelib import routes
-from chalicelib.events import InMemorySeenEvents
 from chalicelib.slack.verify import sign_request
 from tests.support.serving import (
     BOT_USER,
     RecordingDispatcher,
     apply_env,
     base_env,
-    capture_json_logs,
     event_body,
     signed,
     slash_body,
@@ -33,27 +30,6 @@ from tests.support.serving import (
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def dispatcher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingDispatcher:
-    apply_env(monkeypatch, base_env(tmp_path))
-    recorder = RecordingDispatcher()
-    routes.reset(dispatcher=recorder, seen=InMemorySeenEvents())
-    return recorder
-
-
-@pytest.fixture
-def json_logs() -> Any:
-    yield from capture_json_logs()
-
-
-@pytest.fixture
-def client() -> Any:
-    from app import app
-
-    with Client(app) as test_client:
-        yield test_client
 
 
 def post_slash(client: Any, body: bytes, headers: dict[str, str] | None = None) -> Any:

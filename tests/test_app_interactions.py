@@ -14,11 +14,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from chalice.test import Client
 
 from chalicelib import routes
 from chalicelib.dispatch import LambdaDispatcher
-from chalicelib.events import InMemorySeenEvents
 from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG, RankedTeam, render_answer
 from scripts.local_server import free_port
 from tests.support.aws import apply_fake_aws_env
@@ -28,33 +26,11 @@ from tests.support.serving import (
     RecordingDispatcher,
     apply_env,
     base_env,
-    capture_json_logs,
     signed,
 )
 
 FORM = "application/x-www-form-urlencoded"
 PATH = "/slack/interactions"
-
-
-@pytest.fixture
-def dispatcher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingDispatcher:
-    apply_env(monkeypatch, base_env(tmp_path))
-    recorder = RecordingDispatcher()
-    routes.reset(dispatcher=recorder, seen=InMemorySeenEvents())
-    return recorder
-
-
-@pytest.fixture
-def json_logs() -> Any:
-    yield from capture_json_logs()
-
-
-@pytest.fixture
-def client() -> Any:
-    from app import app
-
-    with Client(app) as test_client:
-        yield test_client
 
 
 def post(client: Any, body: bytes, headers: dict[str, str] | None = None) -> Any:

@@ -22,7 +22,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,8 +29,6 @@ import pytest
 from chalice.test import Client
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from chalicelib import routes
-from chalicelib.events import InMemorySeenEvents
 from chalicelib.slack import verify
 from chalicelib.slack.render import FEEDBACK_WRONG
 from chalicelib.slack.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, InvalidSignature, verify_request
@@ -42,7 +39,6 @@ from tests.support.serving import (
     BOT_TOKEN,
     SIGNING_SECRET,
     RecordingDispatcher,
-    apply_env,
     base_env,
     event_body,
     slash_body,
@@ -227,14 +223,6 @@ def forbidden(route: Route, headers: Headers) -> list[str]:
 
 
 # --- in-process, every case x every route ------------------------------------------------------
-
-
-@pytest.fixture
-def dispatcher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RecordingDispatcher:
-    apply_env(monkeypatch, base_env(tmp_path))
-    recorder = RecordingDispatcher()
-    routes.reset(dispatcher=recorder, seen=InMemorySeenEvents())
-    return recorder
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from tests.support.serving import (
     apply_env,
     base_env,
     broken_variant,
-    capture_json_logs,
     model_variant,
     signed,
     slash_body,
@@ -35,11 +34,6 @@ from tests.support.serving import (
 from tests.support.slack_standin import Fault, SlackStandIn
 
 PREFIX = "models"
-
-
-@pytest.fixture
-def json_logs() -> Any:
-    yield from capture_json_logs()
 
 
 @pytest.fixture

@@ -29,12 +29,6 @@ from chalicelib.slack.requests import (
     parse_interaction,
 )
 from tests.support.interactions import RESPONSE_URL, block_actions, click_body, interaction_body
-from tests.support.serving import capture_json_logs
-
-
-@pytest.fixture
-def json_logs() -> Any:
-    yield from capture_json_logs()
 
 
 def _buttons(question_id: str = "slash:trig.9", label: str = "PAYMENTS") -> list[dict[str, Any]]:

@@ -13,14 +13,9 @@ from chalicelib.model import ModelHolder, ModelRejected
 from chalicelib.model_store import ModelCorrupt, ModelNotFound, ModelStore
 from chalicelib.predictor import ModelLoadError
 from export.publish import publish
-from tests.support.serving import broken_variant, capture_json_logs, model_variant
+from tests.support.serving import broken_variant, model_variant
 
 SAMPLE_LABELS = {"PAYMENTS", "PLATFORM", "DATA", "IDENTITY", "MOBILE", "SEARCH"}
-
-
-@pytest.fixture
-def json_logs() -> Any:
-    yield from capture_json_logs()
 
 
 class Clock:

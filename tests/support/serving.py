@@ -123,13 +123,42 @@ class JsonLogs:
 
 
 def capture_json_logs() -> Any:
-    """Generator for a test module's own `json_logs` fixture (`yield from capture_json_logs()`)."""
+    """Generator behind the `json_logs` fixture, for callers that need it outside one."""
     logs = JsonLogs()
     logs.root.addHandler(logs.handler)
     try:
         yield logs
     finally:
         logs.root.removeHandler(logs.handler)
+
+
+@pytest.fixture
+def json_logs() -> Any:
+    """chalicelib's JSON log lines during the test, parsed."""
+    yield from capture_json_logs()
+
+
+@pytest.fixture
+def dispatcher(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> RecordingDispatcher:
+    """The test environment's settings, with jobs recorded instead of run (and fresh event memory)."""
+    from chalicelib import routes
+    from chalicelib.events import InMemorySeenEvents
+
+    apply_env(monkeypatch, base_env(tmp_path))
+    recorder = RecordingDispatcher()
+    routes.reset(dispatcher=recorder, seen=InMemorySeenEvents())
+    return recorder
+
+
+@pytest.fixture
+def client() -> Any:
+    """chalice.test.Client on the app; request `dispatcher` too to record handovers."""
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
 
 
 def model_variant(source: Any, dest: Any, version: str) -> Any:
