@@ -7,6 +7,7 @@ This module must never import numpy or onnxruntime (tests/test_app.py checks it 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from chalice import Chalice, Response
@@ -14,6 +15,13 @@ from chalice import Chalice, Response
 from chalicelib import routes
 
 app = Chalice(app_name="whoknows")
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and (
+    os.environ.get("AWS_LAMBDA_FUNCTION_NAME") == os.environ.get("WORKER_FUNCTION_NAME")
+):  # the worker function on Lambda (never the API function): load what the first job needs now
+    from chalicelib.answer import warm_up
+
+    warm_up()
 
 _JSON = {"Content-Type": "application/json"}
 

@@ -210,6 +210,27 @@ def get_worker() -> Worker:
         return _worker
 
 
+def warm_up() -> None:
+    """Lambda's init phase, worker function only (see app.py): the imports, clients and model the
+    first job needs, done before any job arrives.
+
+    AWS's advice is to initialise outside the handler, and the init phase runs with more CPU than
+    a small function's invocations get. Nothing here is required: a failure is logged and left to
+    the first job, which meets it again and tells the user as usual.
+    """
+    timings = logs.Timings()
+    try:
+        with timings.measure("warm_up"):
+            from chalicelib import predictor  # noqa: F401  (numpy + onnxruntime)
+            from chalicelib.slack import post  # noqa: F401
+
+            get_worker().holder.get(timings)
+    except Exception as error:
+        logs.warning(_log, "warm_up_failed", error=f"{type(error).__name__}: {error}", **timings)
+        return
+    logs.info(_log, "warm_up_done", **timings)
+
+
 def reset_worker() -> None:
     global _worker
     with _worker_lock:

@@ -7,6 +7,7 @@ exactly what would have been handed to the worker.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -341,6 +342,58 @@ def test_importing_the_api_app_loads_no_numpy_or_onnxruntime() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == ""
+
+
+_IMPORT_APP = (
+    "import sys, app\n"
+    "from chalicelib import answer\n"
+    "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'onnxruntime'))\n"
+    "loaded = answer._worker is not None and answer._worker.holder._current is not None\n"
+    "print(','.join(heavy), loaded, sep='|')\n"
+)
+
+
+def _import_app_as(function_name: str, env: dict[str, str]) -> tuple[str, str]:
+    """Imports app in a fresh interpreter as Lambda would for `function_name`: (stdout, stderr)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_APP],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={
+            "PATH": os.environ["PATH"],
+            **env,
+            "AWS_LAMBDA_FUNCTION_NAME": function_name,
+            "WORKER_FUNCTION_NAME": "whoknows-dev-worker",
+        },
+    )
+    return result.stdout.strip(), result.stderr
+
+
+def test_on_lambda_the_api_function_does_not_warm_the_worker(tmp_path: Path, sample_model_dir: Path) -> None:
+    stdout, _ = _import_app_as("whoknows-dev", base_env(tmp_path, MODEL_URI=str(sample_model_dir)))
+    assert stdout == "|False"  # no numpy, no onnxruntime, no worker
+
+
+def test_the_worker_function_loads_its_model_in_the_init_phase(
+    tmp_path: Path, sample_model_dir: Path
+) -> None:
+    stdout, stderr = _import_app_as(
+        "whoknows-dev-worker", base_env(tmp_path, MODEL_URI=str(sample_model_dir))
+    )
+    heavy, loaded = stdout.split("|")
+    assert "onnxruntime" in heavy.split(",")
+    assert loaded == "True"
+    assert '"event": "warm_up_done"' in stderr
+
+
+def test_a_failed_warm_up_is_logged_and_left_to_the_first_job(tmp_path: Path) -> None:
+    stdout, stderr = _import_app_as("whoknows-dev-worker", base_env(tmp_path))  # no model there
+    assert stdout.endswith("|False")
+    assert '"event": "warm_up_failed"' in stderr
+    assert "Traceback" not in stderr
 
 
 def test_lambda_mode_invokes_the_configured_worker_asynchronously(

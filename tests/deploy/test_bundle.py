@@ -263,7 +263,10 @@ def test_bundle_smoke_api_acks_and_hands_over_then_worker_answers_from_s3(
     headers = signed(body, "application/x-www-form-urlencoded")
 
     started = time.perf_counter()
-    api = _run_in_bundle(unpacked, lambda_runtime, "api", _proxy_event("/slack/commands", body, headers), env)
+    api_env = {**env, "AWS_LAMBDA_FUNCTION_NAME": "whoknows-dev"}  # as Lambda sets it
+    api = _run_in_bundle(
+        unpacked, lambda_runtime, "api", _proxy_event("/slack/commands", body, headers), api_env
+    )
     api_seconds = time.perf_counter() - started
 
     assert api["result"]["statusCode"] == 200, api["result"]
@@ -278,7 +281,8 @@ def test_bundle_smoke_api_acks_and_hands_over_then_worker_answers_from_s3(
     assert path == f"/2015-03-31/functions/{WORKER}/invocations"
     assert call_headers.get("X-Amz-Invocation-Type") == "Event"
 
-    worker = _run_in_bundle(unpacked, lambda_runtime, "worker", json.loads(payload), env)
+    worker_env = {**env, "AWS_LAMBDA_FUNCTION_NAME": WORKER}  # app.py warms the worker up at import
+    worker = _run_in_bundle(unpacked, lambda_runtime, "worker", json.loads(payload), worker_env)
 
     assert worker["result"] == {"outcome": "answered", "job_id": "slash:trig.123"}
     assert [item["status"] for item in idempotency_table.items()] == ["COMPLETED"]
