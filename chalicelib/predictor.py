@@ -56,13 +56,23 @@ class Predictor:
         except Exception as error:  # onnxruntime raises its own untyped errors for bad files
             raise ModelLoadError(f"{model_path} is not a loadable ONNX model: {error}") from None
         self._output = [PROBABILITIES_OUTPUT]
+        self._one_at_a_time = self._session.get_inputs()[0].shape[0] == 1
         outputs = {output.name for output in self._session.get_outputs()}
         self._ranked_outputs = [RANKED_OUTPUT, RANKING_OUTPUT]
         self._ranks_itself = set(self._ranked_outputs) <= outputs  # older graphs: numpy sorts
 
     def probabilities(self, normalized_texts: Sequence[str]) -> np.ndarray:
-        """Per-team probabilities, columns in `labels` order, for already-normalised texts."""
-        batch = np.array(list(normalized_texts), dtype=object).reshape(-1, 1)
+        """Per-team probabilities, columns in `labels` order, for already-normalised texts.
+
+        Compact graphs take one question per run (see export/compact_graph.py): a batch is looped.
+        """
+        texts = list(normalized_texts)
+        if self._one_at_a_time and len(texts) != 1:
+            rows = [
+                self._session.run(self._output, {INPUT_NAME: np.array([[t]], dtype=object)})[0] for t in texts
+            ]
+            return np.concatenate(rows) if rows else np.zeros((0, len(self.labels)), dtype=np.float32)
+        batch = np.array(texts, dtype=object).reshape(-1, 1)
         return self._session.run(self._output, {INPUT_NAME: batch})[0]
 
     def rank(self, question: str, top: int = 3) -> list[Guess]:

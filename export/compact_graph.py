@@ -5,7 +5,7 @@ skl2onnx's graph for TF-IDF + linear model computes a dense vector as long as th
 A question has a dozen words, so this graph does only what those words need:
 
     split on " " -> word ids (LabelEncoder) -> unigram and bigram feature ids (unknown -> a zero row)
-    -> distinct (row, term) pairs (binary TF) -> gather rows of idf-scaled class weights, sum them
+    -> distinct terms (binary TF) -> gather rows of idf-scaled class weights, sum them
     -> divide by the L2 norm of the idf vector -> + intercept -> Platt sigmoid per class -> normalise
        (Platt's slope is folded into the weights and the intercept into its offset)
 
@@ -101,9 +101,13 @@ def _const(name: str, value: np.ndarray) -> TensorProto:
 
 
 def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProto:
-    """The ONNX model: input `text` [N, 1] normalised strings; outputs `label` [N], `probabilities`
-    [N, teams] float32 in `labels` order, and `ranked`/`ranking` [N, teams]: the same
-    probabilities sorted, most likely first, with their team indices."""
+    """The ONNX model: input `text` [1, 1], one normalised question; outputs `label` [1],
+    `probabilities` [1, teams] float32 in `labels` order, and `ranked`/`ranking` [1, teams]: the
+    same probabilities sorted, most likely first, with their team indices.
+
+    One question per run, because that is what the worker asks: a batch dimension costs the
+    graph a dozen more nodes (row offsets, scatter-add) and ~15 % of its time. Offline batches
+    loop (chalicelib.predictor.Predictor.probabilities)."""
     vectorizer, classifier = pipeline.named_steps["tfidf"], pipeline.named_steps["classifier"]
     _check_vectorizer(vectorizer)
     if [str(c) for c in classifier.classes_] != list(labels):
@@ -134,9 +138,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         _const("big", i64(np.iinfo(np.int64).max)),
         _const("word_stride", i64(len(words) + 1)),
         _const("unigram_of_word", unigram_of_word),
-        _const("pad_one_after", i64(0, 0, 0, 1)),
         _const("unknown_id", i64(unknown)),
-        _const("stride", i64(size + 1)),
         _const("weights", weights),
         _const("columns", i64(columns)),
         _const("columns_and_norm", i64(columns + 1)),
@@ -187,25 +189,13 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         ]
         term_tensor = "term_ids"
     nodes += [
-        # One extra unknown column per row, so a row (or the whole batch) is never empty.
-        node("Pad", [term_tensor, "pad_one_after", "unknown_id"], ["padded_ids"], mode="constant"),
-        # Binary TF: each (row, term) counts once, so make the pairs unique across the batch.
-        node("Shape", ["padded_ids"], ["ids_shape"], start=0, end=1),
-        node("Squeeze", ["ids_shape"], ["rows"]),
-        node("Range", ["zero", "rows", "one"], ["row_numbers"]),
-        node("Unsqueeze", ["row_numbers", "axis_1"], ["row_column"]),
-        node("Mul", ["row_column", "stride"], ["row_offsets"]),
-        node("Add", ["padded_ids", "row_offsets"], ["pair_keys"]),
-        node("Reshape", ["pair_keys", "flat_shape"], ["flat_keys"]),
-        node("Unique", ["flat_keys"], ["pairs"], sorted=1),
-        node("Mod", ["pairs", "stride"], ["pair_terms"]),
-        node("Div", ["pairs", "stride"], ["pair_rows"]),
-        node("Unsqueeze", ["pair_rows", "minus_one"], ["scatter_rows"]),
-        # Sum the weight rows (and idf^2, the last column) per question.
-        node("Gather", ["weights", "pair_terms"], ["pair_weights"], axis=0),
-        node("Concat", ["ids_shape", "columns_and_norm"], ["sums_shape"], axis=0),
-        node("ConstantOfShape", ["sums_shape"], ["zero_sums"], value=helper.make_tensor("", 1, [1], [0.0])),
-        node("ScatterND", ["zero_sums", "scatter_rows", "pair_weights"], ["sums"], reduction="add"),
+        # Binary TF: each term counts once. The unknown id is appended so the list is never empty.
+        node("Reshape", [term_tensor, "flat_shape"], ["flat_ids"]),
+        node("Concat", ["flat_ids", "unknown_id"], ["ids_and_unknown"], axis=0),
+        node("Unique", ["ids_and_unknown"], ["distinct_ids"], sorted=0),
+        # Sum the weight rows (and idf^2, the last column) of the distinct terms.
+        node("Gather", ["weights", "distinct_ids"], ["term_weights"], axis=0),
+        node("ReduceSum", ["term_weights", "zero"], ["sums"], keepdims=1),
         node("Slice", ["sums", "zero", "columns", "axis_1"], ["raw_scores"]),
         node("Slice", ["sums", "columns", "columns_and_norm", "axis_1"], ["squared_norms"]),
         node("Sqrt", ["squared_norms"], ["norms"]),
@@ -238,12 +228,12 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     graph = helper.make_graph(
         nodes,
         "whoknows_compact",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.STRING, [None, 1])],
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.STRING, [1, 1])],
         [
-            helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, [None]),
-            helper.make_tensor_value_info(PROBABILITIES_OUTPUT, TensorProto.FLOAT, [None, len(labels)]),
-            helper.make_tensor_value_info(RANKED_OUTPUT, TensorProto.FLOAT, [None, len(labels)]),
-            helper.make_tensor_value_info(RANKING_OUTPUT, TensorProto.INT64, [None, len(labels)]),
+            helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, [1]),
+            helper.make_tensor_value_info(PROBABILITIES_OUTPUT, TensorProto.FLOAT, [1, len(labels)]),
+            helper.make_tensor_value_info(RANKED_OUTPUT, TensorProto.FLOAT, [1, len(labels)]),
+            helper.make_tensor_value_info(RANKING_OUTPUT, TensorProto.INT64, [1, len(labels)]),
         ],
         initializer=initializers,
     )
