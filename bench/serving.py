@@ -34,7 +34,6 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from bench.common import PYTHON, REPO, percentiles, print_table, run_child, verdict, write_results
 from chalicelib.config import SETTING_NAMES
@@ -57,27 +56,15 @@ class _NullDispatcher:
 
 
 def slash_body(text: str, trigger: str, response_url: str) -> bytes:
-    return urlencode(
-        {
-            "token": "deprecated",
-            "team_id": "T0001",
-            "channel_id": "C0001",
-            "user_id": "U0001",
-            "command": "/whoknows",
-            "text": text,
-            "response_url": response_url,
-            "trigger_id": trigger,
-        }
-    ).encode()
+    from tests.support.serving import slash_body as form
+
+    return form(text, trigger_id=trigger, response_url=response_url)
 
 
 def signed_headers(body: bytes) -> dict[str, str]:
-    from chalicelib.slack.verify import sign_request
+    from tests.support.serving import signed
 
-    return {
-        "Content-Type": "application/x-www-form-urlencoded",
-        **sign_request(SECRET, body, int(time.time())),
-    }
+    return signed(body, "application/x-www-form-urlencoded", SECRET)
 
 
 def sample_questions() -> list[str]:
@@ -116,32 +103,32 @@ def ack_inprocess(env: dict[str, str], slack: Any, questions: list[str], n: int)
     from app import app
     from chalicelib import routes
 
+    def through_client(prefix: str, wait_for_job: bool) -> list[float]:
+        """Signed slash commands through chalice.test.Client, 20 untimed warm-up requests first
+        (the first one loads the settings and the model)."""
+        timed = []
+        with Client(app) as client:
+            for i in range(-20, n):
+                body = slash_body(
+                    questions[i % len(questions)], f"{prefix}.{i}", slack.response_url(f"{prefix}{i}")
+                )
+                headers = signed_headers(body)
+                t = time.perf_counter()
+                response = client.http.post("/slack/commands", headers=headers, body=body)
+                elapsed = time.perf_counter() - t
+                assert response.status_code == 200, response.body
+                if i >= 0:
+                    timed.append(elapsed * 1e3)
+                if wait_for_job:
+                    routes.get_runtime().dispatcher.join()  # the answer is posted before the next request
+        return timed
+
     apply_env(env)
-    chalice_ms, direct_ms = [], []
     posted_before = len(slack.accepted)
-    with Client(app) as client:
-        for i in range(-20, n):  # 20 warm-up requests (first one loads settings and the model)
-            body = slash_body(questions[i % len(questions)], f"a.{i}", slack.response_url(f"a{i}"))
-            headers = signed_headers(body)
-            t = time.perf_counter()
-            response = client.http.post("/slack/commands", headers=headers, body=body)
-            elapsed = time.perf_counter() - t
-            assert response.status_code == 200, response.body
-            if i >= 0:
-                chalice_ms.append(elapsed * 1e3)
-            routes.get_runtime().dispatcher.join()  # the answer is posted before the next request
-    null_ms = []
+    chalice_ms = through_client("a", wait_for_job=True)
     routes.reset(dispatcher=_NullDispatcher())  # same env; no job thread competing for the GIL
-    with Client(app) as client:
-        for i in range(-20, n):
-            body = slash_body(questions[i % len(questions)], f"n.{i}", slack.response_url(f"n{i}"))
-            headers = signed_headers(body)
-            t = time.perf_counter()
-            response = client.http.post("/slack/commands", headers=headers, body=body)
-            elapsed = time.perf_counter() - t
-            assert response.status_code == 200, response.body
-            if i >= 0:
-                null_ms.append(elapsed * 1e3)
+    null_ms = through_client("n", wait_for_job=False)
+    direct_ms = []
     apply_env(env)
     for i in range(n):
         body = slash_body(questions[i % len(questions)], f"d.{i}", slack.response_url(f"d{i}"))

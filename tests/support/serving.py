@@ -1,13 +1,16 @@
 """Helpers for the serving tests: act as Slack (signed requests), record handovers, set the env.
 
-Imported explicitly by the tests that use them (no conftest registration needed).
+Helpers are imported explicitly; the fixtures (`json_logs`, `dispatcher`, `client`) reach every
+test through tests/conftest.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -161,19 +164,32 @@ def client() -> Any:
         yield test_client
 
 
+def _write_variant(dest: Path, manifest_data: dict[str, Any], version: str, payload: bytes) -> Path:
+    """Writes `payload` as dest/model.onnx with the manifest updated to match it."""
+    from chalicelib.manifest import MANIFEST_NAME
+
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "model.onnx").write_bytes(payload)
+    data = {
+        **manifest_data,
+        "version": version,
+        "model_path": "model.onnx",
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "size_bytes": len(payload),
+    }
+    (dest / MANIFEST_NAME).write_text(json.dumps(data))
+    return dest
+
+
 def model_variant(source: Any, dest: Any, version: str) -> Any:
     """A copy of a trained model folder as another version: same graph, new metadata, so new bytes
     and sha256 (what a retrain produces, minus the ten seconds of training)."""
-    import hashlib
-    from pathlib import Path
-
     import onnx
 
     from chalicelib.manifest import MANIFEST_NAME, parse_manifest
     from chalicelib.predictor import VERSION_KEY
 
-    source, dest = Path(source), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    source = Path(source)
     manifest = parse_manifest((source / MANIFEST_NAME).read_bytes())
     model = onnx.load(str(source / manifest.model_path))
     entries = {entry.key: entry for entry in model.metadata_props}
@@ -181,35 +197,12 @@ def model_variant(source: Any, dest: Any, version: str) -> Any:
         entries[VERSION_KEY].value = version
     else:
         onnx.helper.set_model_props(model, {**{k: e.value for k, e in entries.items()}, VERSION_KEY: version})
-    payload = model.SerializeToString()
-    (dest / "model.onnx").write_bytes(payload)
-    data = manifest.to_dict()
-    data.update(
-        version=version,
-        model_path="model.onnx",
-        sha256=hashlib.sha256(payload).hexdigest(),
-        size_bytes=len(payload),
-    )
-    (dest / MANIFEST_NAME).write_text(json.dumps(data))
-    return dest
+    return _write_variant(Path(dest), manifest.to_dict(), version, model.SerializeToString())
 
 
 def broken_variant(source: Any, dest: Any, version: str, payload: bytes = b"not an onnx model") -> Any:
     """A folder whose manifest is valid and matches its bytes, but the bytes are not a model."""
-    import hashlib
-    from pathlib import Path
-
     from chalicelib.manifest import MANIFEST_NAME
 
-    source, dest = Path(source), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    data = json.loads((source / MANIFEST_NAME).read_text())
-    (dest / "model.onnx").write_bytes(payload)
-    data.update(
-        version=version,
-        model_path="model.onnx",
-        sha256=hashlib.sha256(payload).hexdigest(),
-        size_bytes=len(payload),
-    )
-    (dest / MANIFEST_NAME).write_text(json.dumps(data))
-    return dest
+    manifest_data = json.loads((Path(source) / MANIFEST_NAME).read_text())
+    return _write_variant(Path(dest), manifest_data, version, payload)
