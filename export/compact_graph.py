@@ -146,12 +146,13 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         _const("bias", bias.astype(np.float32)),
         _const("zero_f", np.array(0.0, dtype=np.float32)),
         _const("uniform", np.array(1.0 / len(labels), dtype=np.float32)),
+        _const("one_f", np.array(1.0, dtype=np.float32)),
         _const("label_names", np.array(labels, dtype=object)),
         _const("team_count", i64(len(labels))),
     ]
     node = helper.make_node
     nodes = [
-        # Words: "" pads rows shorter than the longest; "" is never a vocabulary term.
+        # Words ("" for an empty question, never a vocabulary term).
         node("Reshape", [INPUT_NAME, "flat_shape"], ["texts"]),
         node("StringSplit", ["texts"], ["words", "word_counts"], delimiter=" "),
     ]
@@ -206,7 +207,6 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         node("Sigmoid", ["logits"], ["calibrated"]),
     ]
     if binary:
-        initializers.append(_const("one_f", np.array(1.0, dtype=np.float32)))
         nodes += [
             node("Sub", ["one_f", "calibrated"], ["negative"]),
             node("Concat", ["negative", "calibrated"], [PROBABILITIES_OUTPUT], axis=1),
@@ -225,6 +225,8 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         # worker ranks without a numpy sort of its own.
         node("TopK", [PROBABILITIES_OUTPUT, "team_count"], [RANKED_OUTPUT, RANKING_OUTPUT], axis=1, sorted=1),
     ]
+    used = {name for n in nodes for name in n.input}  # constants a variant (2 teams, no bigrams) skips
+    initializers = [constant for constant in initializers if constant.name in used]
     graph = helper.make_graph(
         nodes,
         "whoknows_compact",

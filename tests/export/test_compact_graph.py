@@ -159,3 +159,14 @@ def test_ranking_outputs_sort_every_team_like_a_stable_argsort(
         )
         assert np.array_equal(ranking, np.argsort(-probabilities, axis=1, kind="stable"))
         assert np.array_equal(ranked, np.take_along_axis(probabilities, ranking, axis=1))
+
+
+@pytest.mark.parametrize(
+    ("teams", "ngrams"), [(None, (1, 2)), ({"PAYMENTS", "MOBILE"}, (1, 2)), ({"PAYMENTS", "MOBILE"}, (1, 1))]
+)
+def test_every_constant_is_used_by_a_node(teams: set[str] | None, ngrams: tuple[int, int]) -> None:
+    """Unused initializers make onnxruntime warn at every load."""
+    pipeline = _fit(teams, ngram_range=ngrams)
+    model = build_compact_model(pipeline, [str(c) for c in pipeline.classes_])
+    used = {name for node in model.graph.node for name in node.input}
+    assert [t.name for t in model.graph.initializer if t.name not in used] == []
