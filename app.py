@@ -7,6 +7,7 @@ This module must never import numpy or onnxruntime (tests/test_app.py checks it 
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -16,21 +17,21 @@ from chalicelib import routes
 
 app = Chalice(app_name="whoknows")
 
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and (
-    os.environ.get("AWS_LAMBDA_FUNCTION_NAME") == os.environ.get("WORKER_FUNCTION_NAME")
-):  # the worker function on Lambda (never the API function): load what the first job needs now
-    from chalicelib.answer import warm_up
+_function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")  # set by Lambda, never locally
+if _function and _function == os.environ.get("WORKER_FUNCTION_NAME"):
+    from chalicelib.answer import warm_up  # the worker: imports, clients and model, before any job
 
     warm_up()
+elif _function:
+    routes.warm_up()  # the API function: settings, signing secret, Lambda client, before any request
 
 _JSON = {"Content-Type": "application/json"}
 
 
 def _respond(reply: routes.Reply) -> Response:
-    headers = dict(reply.headers or {})
     if reply.body == "":
-        return Response(body="", status_code=reply.status, headers=headers)
-    return Response(body=routes.to_json(reply), status_code=reply.status, headers={**_JSON, **headers})
+        return Response(body="", status_code=reply.status)
+    return Response(body=json.dumps(reply.body), status_code=reply.status, headers=_JSON)
 
 
 def _request_id() -> str | None:

@@ -18,9 +18,11 @@ from chalicelib import logs
 from chalicelib.config import ConfigError, Settings, load_settings
 from chalicelib.dispatch import InvalidJob, Job
 from chalicelib.idempotency import DUPLICATE, AnswerOnce, LedgerUnavailable, answer_once_from_settings
-from chalicelib.model import ModelHolder, ModelRejected
+from chalicelib.model import ModelHolder, ModelLoadError, ModelRejected
 from chalicelib.model_store import ModelCorrupt, ModelNotFound, ModelStore, ModelStoreError, ModelUnreachable
 from chalicelib.slack.render import (
+    MAX_TEAMS_SHOWN,
+    MISCONFIGURED_TEXT,
     RankedTeam,
     SlackMessage,
     render_answer,
@@ -30,9 +32,7 @@ from chalicelib.slack.render import (
 from chalicelib.teams import TeamDirectory, TeamDirectoryError
 
 _log = logs.get_logger(__name__)
-TOP_TEAMS = 3
 
-MISCONFIGURED = "whoknows is misconfigured; tell your admin."
 NO_MODEL = "no team-prediction model has been published yet; ask your admin to publish one."
 CORRUPT_MODEL = (
     "the published team-prediction model failed its integrity check, so I won't use it; "
@@ -55,9 +55,7 @@ def user_message_for(error: Exception) -> str:
         return CORRUPT_MODEL
     if isinstance(error, ModelUnreachable):
         return MODEL_UNREACHABLE
-    if isinstance(error, ModelStoreError | ModelRejected):
-        return MODEL_BROKEN
-    if type(error).__name__ == "ModelLoadError":  # chalicelib.predictor, not imported here
+    if isinstance(error, ModelStoreError | ModelRejected | ModelLoadError):
         return MODEL_BROKEN
     return INTERNAL
 
@@ -125,7 +123,7 @@ class Worker:
         self._check_directory(model.predictor.labels, model.version)
         try:
             with timings.measure("predict"):
-                guesses = model.predictor.rank(job.question, top=TOP_TEAMS)
+                guesses = model.predictor.rank(job.question, top=MAX_TEAMS_SHOWN)
             teams = [self._ranked(guess.label, guess.probability) for guess in guesses]
             message = render_answer(
                 job.question, teams, self.settings.confidence_threshold, question_id=job.job_id
@@ -265,6 +263,6 @@ def _tell_misconfigured(job: Job) -> None:
     from chalicelib.slack.post import PostFailed, post_to_response_url
 
     try:
-        post_to_response_url(job.response_url, render_error(MISCONFIGURED))
+        post_to_response_url(job.response_url, render_error(MISCONFIGURED_TEXT))
     except PostFailed as error:
         logs.error(_log, "misconfigured_notice_failed", error=error.reason, job_id=job.job_id)

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 DEFAULT_CACHE_DIR = "/tmp/whoknows-models"
@@ -290,16 +290,3 @@ def reset_settings() -> None:
     """Forget the cached settings (tests change the environment between cases)."""
     with _lock:
         _cached.cache_clear()
-
-
-def describe(settings: Settings) -> dict[str, Any]:
-    """Loggable summary without secrets."""
-    return {
-        "model_uri": settings.model_uri,
-        "dispatch_mode": settings.dispatch_mode,
-        "worker_function_name": settings.worker_function_name,
-        "confidence_threshold": settings.confidence_threshold,
-        "model_refresh_seconds": settings.model_refresh_seconds,
-        "team_directory": str(settings.team_directory) if settings.team_directory else None,
-        "idempotency_table": settings.idempotency_table,
-    }

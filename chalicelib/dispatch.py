@@ -108,7 +108,7 @@ class Job:
         request_id: str | None = None,
     ) -> Job:
         # trigger_id is unique per invocation; without it, the response_url is (hashed: it is secret).
-        basis = trigger_id or hashlib.sha256(response_url.encode()).hexdigest()[:32]
+        basis = trigger_id or _secret_basis(response_url)
         return cls(
             job_id=f"slash:{basis}",
             kind="slash",
@@ -164,7 +164,7 @@ class Job:
         elif action_ts:
             basis = f"{team_id or '-'}:{action_ts}"
         else:  # the response_url is unique per click too (hashed: it is secret)
-            basis = hashlib.sha256(response_url.encode()).hexdigest()[:32]
+            basis = _secret_basis(response_url)
         return cls(
             job_id=f"feedback:{basis}",
             kind="feedback",
@@ -176,6 +176,11 @@ class Job:
             verdict=verdict,
             suggested_team=suggested_team,
         )
+
+
+def _secret_basis(response_url: str) -> str:
+    """A job id part from a response_url, which is a credential: hashed, never used as is."""
+    return hashlib.sha256(response_url.encode()).hexdigest()[:32]
 
 
 class Dispatcher(Protocol):
@@ -191,6 +196,10 @@ class LambdaDispatcher:
         self.function_name = function_name
         self._client = client
         self._lock = threading.Lock()
+
+    def connect(self) -> None:
+        """Builds the boto3 client now (imports and endpoint set-up), not at the first job."""
+        self._lambda()
 
     def _lambda(self) -> Any:
         with self._lock:

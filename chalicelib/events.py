@@ -94,8 +94,6 @@ class EventFilter:
             return Decision(None, "empty_question")
         if not self.mentions_trigger(question):
             return Decision(None, "no_trigger_word")
-        if not self._seen.first_time(f"message:{event.team_id}:{event.channel}:{event.ts}"):
-            return Decision(None, "duplicate_message")
         job = Job.for_message(
             question=question,
             user_id=event.user,
@@ -105,4 +103,6 @@ class EventFilter:
             team_id=event.team_id,
             request_id=request_id,
         )
+        if not self._seen.first_time(job.job_id):  # the message, so its mention twin is the same key
+            return Decision(None, "duplicate_message")
         return Decision(job, "answer")

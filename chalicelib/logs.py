@@ -32,10 +32,6 @@ def new_request_id() -> str:
     return f"local-{uuid.uuid4().hex[:16]}"
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 @contextlib.contextmanager
 def request_context(request_id: str | None) -> Iterator[str]:
     """Every line logged inside carries `request_id` (a new local one when None)."""

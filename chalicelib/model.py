@@ -27,6 +27,11 @@ from chalicelib.text import NORMALIZER_VERSION
 _log = logs.get_logger(__name__)
 
 
+class ModelLoadError(Exception):
+    """The file is not a whoknows ONNX model this code can run (raised by chalicelib.predictor;
+    defined here so callers can catch it without importing numpy and onnxruntime)."""
+
+
 class ModelRejected(Exception):
     """The model loaded but does not match its manifest or this code's normaliser."""
 
@@ -67,10 +72,6 @@ class ModelHolder:
         """The newest manifest the pointer named; may differ from the current one after a failure."""
         self._checked_at: float | None = None
 
-    @property
-    def current(self) -> LoadedModel | None:
-        return self._current
-
     def get(self, timings: logs.Timings | None = None) -> LoadedModel:
         """The model to answer with; raises ModelStoreError, ModelLoadError or ModelRejected when
         there is none (cold start failed). A warm holder never raises: it keeps its model."""
@@ -92,7 +93,8 @@ class ModelHolder:
             return self._current
 
     def _refresh_due(self) -> bool:
-        return self._checked_at is None or self._clock() - self._checked_at >= self._refresh_seconds
+        assert self._checked_at is not None  # set with the first model
+        return self._clock() - self._checked_at >= self._refresh_seconds
 
     def _read_pointer(self) -> Manifest:
         manifest = self._store.read_manifest()

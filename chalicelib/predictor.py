@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import onnxruntime as ort
 
+from chalicelib.model import ModelLoadError
 from chalicelib.text import normalize
 
 INPUT_NAME = "text"
@@ -24,10 +25,6 @@ RANKING_OUTPUT = "ranking"
 """Optional (compact graphs): the team indices of `ranked`."""
 LABELS_KEY = "whoknows.labels"
 VERSION_KEY = "whoknows.version"
-
-
-class ModelLoadError(Exception):
-    """The file is not a whoknows ONNX model this code can run."""
 
 
 class Guess(NamedTuple):

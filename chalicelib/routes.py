@@ -10,7 +10,6 @@ Slack would show as a failure), then the signature (401, nothing else done), the
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from chalicelib import feedback, logs
 from chalicelib.config import ConfigError, SecretUnavailable, Settings, load_settings, reset_settings
 from chalicelib.dispatch import Dispatcher, DispatchFailed, Job, LambdaDispatcher, LocalDispatcher
 from chalicelib.events import EventFilter, InMemorySeenEvents, SeenEvents
-from chalicelib.slack.render import SlackMessage, render_ack, render_error, render_usage
+from chalicelib.slack.render import MISCONFIGURED_TEXT, SlackMessage, render_ack, render_error, render_usage
 from chalicelib.slack.requests import (
     BadRequest,
     BlockActions,
@@ -37,7 +36,6 @@ from chalicelib.slack.verify import InvalidSignature, verify_request
 
 _log = logs.get_logger(__name__)
 RETRY_HEADER = "x-slack-retry-num"
-MISCONFIGURED_TEXT = "whoknows is misconfigured; tell your admin."
 HELP_WORDS = {"help", "?", "-h", "--help"}
 
 
@@ -47,7 +45,6 @@ class Reply:
 
     status: int
     body: Any = ""
-    headers: Mapping[str, str] | None = None
 
     @classmethod
     def message(cls, message: SlackMessage) -> Reply:
@@ -73,14 +70,16 @@ class Runtime:
         self.events = EventFilter(seen, settings.trigger_word)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Runtime:
-        dispatcher: Dispatcher
-        if settings.dispatch_mode == "local":
+    def from_settings(
+        cls, settings: Settings, dispatcher: Dispatcher | None = None, seen: SeenEvents | None = None
+    ) -> Runtime:
+        """The configured dispatcher and event memory, unless given (tests inject their own)."""
+        if dispatcher is None and settings.dispatch_mode == "local":
             dispatcher = LocalDispatcher(_local_handler)
-        else:
+        elif dispatcher is None:
             assert settings.worker_function_name is not None
             dispatcher = LambdaDispatcher(settings.worker_function_name)
-        return cls(settings, dispatcher, InMemorySeenEvents())
+        return cls(settings, dispatcher, seen or InMemorySeenEvents())
 
 
 _runtime: Runtime | None = None
@@ -93,13 +92,7 @@ def get_runtime() -> Runtime:
     global _runtime
     with _lock:
         if _runtime is None:
-            settings = load_settings()
-            runtime = Runtime.from_settings(settings)
-            if "dispatcher" in _overrides:
-                runtime.dispatcher = _overrides["dispatcher"]
-            if "seen" in _overrides:
-                runtime.events = EventFilter(_overrides["seen"], settings.trigger_word)
-            _runtime = runtime
+            _runtime = Runtime.from_settings(load_settings(), **_overrides)
         return _runtime
 
 
@@ -117,26 +110,36 @@ def reset(dispatcher: Dispatcher | None = None, seen: SeenEvents | None = None) 
             _overrides["seen"] = seen
 
 
-def _prepare(
-    route: str, body: bytes, headers: Mapping[str, str], timings: logs.Timings
-) -> tuple[Runtime | None, Reply | None]:
-    """Settings, then the signature. Returns (runtime, None) to go on, or (None, reply) to stop."""
+def _prepare(route: str, body: bytes, headers: Mapping[str, str], timings: logs.Timings) -> Runtime | Reply:
+    """Settings, then the signature. Returns the runtime to go on, or the reply to stop with."""
     try:
         runtime = get_runtime()
         secret = runtime.settings.signing_secret.get()
-    except ConfigError as error:
-        logs.error(_log, "config_invalid", route=route, problems=error.problems)
-        return None, _misconfigured(route)
-    except SecretUnavailable as error:
-        logs.error(_log, "config_invalid", route=route, problems=[str(error)])
-        return None, _misconfigured(route)
+    except (ConfigError, SecretUnavailable) as error:
+        problems = error.problems if isinstance(error, ConfigError) else [str(error)]
+        logs.error(_log, "config_invalid", route=route, problems=problems)
+        return _misconfigured(route)
     try:
         with timings.measure("verify"):
             verify_request(secret, body, headers)
     except InvalidSignature as error:
         logs.warning(_log, "request_refused", route=route, reason=error.reason, **timings)
-        return None, Reply.error(401, "invalid request signature")
-    return runtime, None
+        return Reply.error(401, "invalid request signature")
+    return runtime
+
+
+def warm_up() -> None:
+    """Lambda's init phase, API function only (see app.py): the settings, the signing secret (an
+    SSM call when it is configured there) and the Lambda client, so the first request after a
+    cold start acks without them. Best effort: a failure is met again, and reported, by the first
+    request."""
+    try:
+        runtime = get_runtime()
+        runtime.settings.signing_secret.get()
+        if isinstance(runtime.dispatcher, LambdaDispatcher):
+            runtime.dispatcher.connect()
+    except Exception as error:
+        logs.warning(_log, "warm_up_failed", error=f"{type(error).__name__}: {error}")
 
 
 def _misconfigured(route: str) -> Reply:
@@ -148,10 +151,9 @@ def _misconfigured(route: str) -> Reply:
 def slash_command(body: bytes, headers: Mapping[str, str], request_id: str | None = None) -> Reply:
     with logs.request_context(request_id) as rid:
         timings = logs.Timings()
-        runtime, stop = _prepare("slash", body, headers, timings)
-        if stop is not None:
-            return stop
-        assert runtime is not None
+        runtime = _prepare("slash", body, headers, timings)
+        if isinstance(runtime, Reply):
+            return runtime
         if _is_ssl_check(body):
             logs.info(_log, "ssl_check", **timings)
             return Reply(200, "")
@@ -191,10 +193,9 @@ def _is_ssl_check(body: bytes) -> bool:
 def events(body: bytes, headers: Mapping[str, str], request_id: str | None = None) -> Reply:
     with logs.request_context(request_id) as rid:
         timings = logs.Timings()
-        runtime, stop = _prepare("events", body, headers, timings)
-        if stop is not None:
-            return stop
-        assert runtime is not None
+        runtime = _prepare("events", body, headers, timings)
+        if isinstance(runtime, Reply):
+            return runtime
         retry = {name.lower(): value for name, value in headers.items()}.get(RETRY_HEADER)
         if retry is not None:
             # The first delivery was acknowledged (or is being handled): a retry must do nothing.
@@ -229,10 +230,6 @@ def events(body: bytes, headers: Mapping[str, str], request_id: str | None = Non
         return Reply(200, {"ok": True})
 
 
-def to_json(reply: Reply) -> str:
-    return reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-
-
 def interactions(body: bytes, headers: Mapping[str, str], request_id: str | None = None) -> Reply:
     """Clicks on our messages' buttons (`block_actions`): verified, parsed, logged; always quick.
 
@@ -242,10 +239,9 @@ def interactions(body: bytes, headers: Mapping[str, str], request_id: str | None
     """
     with logs.request_context(request_id) as rid:
         timings = logs.Timings()
-        runtime, stop = _prepare("interactions", body, headers, timings)
-        if stop is not None:
-            return stop
-        assert runtime is not None
+        runtime = _prepare("interactions", body, headers, timings)
+        if isinstance(runtime, Reply):
+            return runtime
         try:
             interaction = parse_interaction(body)
         except BadRequest as error:

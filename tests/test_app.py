@@ -389,6 +389,46 @@ def test_the_worker_function_loads_its_model_in_the_init_phase(
     assert '"event": "warm_up_done"' in stderr
 
 
+def test_on_lambda_the_api_function_prepares_its_handover_before_the_first_request(tmp_path: Path) -> None:
+    code = (
+        "import sys, app\n"
+        "from chalicelib import routes\n"
+        "print(routes._runtime.dispatcher._client is not None, 'numpy' in sys.modules)\n"
+    )
+    env = {
+        **base_env(tmp_path, DISPATCH_MODE="lambda"),
+        "PATH": os.environ["PATH"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "whoknows-dev",
+        "WORKER_FUNCTION_NAME": "whoknows-dev-worker",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
+    )
+    assert result.stdout.split() == ["True", "False"]  # the Lambda client is built, no model code loaded
+
+
+def test_a_failed_api_warm_up_is_logged_and_left_to_the_first_request(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "AWS_LAMBDA_FUNCTION_NAME": "whoknows-dev"}  # no settings at all
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
+    )
+    assert '"event": "warm_up_failed"' in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_failed_warm_up_is_logged_and_left_to_the_first_job(tmp_path: Path) -> None:
     stdout, stderr = _import_app_as("whoknows-dev-worker", base_env(tmp_path))  # no model there
     assert stdout.endswith("|False")

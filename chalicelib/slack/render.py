@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 )
 
 MAX_TEAMS_SHOWN = 3
+MISCONFIGURED_TEXT = "whoknows is misconfigured; tell your admin."
 """More than three guesses reads as "anyone"; the caller may pass a longer ranking."""
 MAX_ECHO_CHARS = 150
 """Echoed questions are cut so the answer, not the question, fills the message."""
