@@ -35,6 +35,12 @@ class TrainResult:
     manifest: Manifest
     metrics: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    pipeline: Any = None
+    """The shipped scikit-learn pipeline (what model.onnx was converted from)."""
+    dataset: Any = None
+    """The loaded export.dataset.Dataset the model was trained on."""
+    test_indices: list[int] = field(default_factory=list)
+    """The held-out (newest) tickets' indices into `dataset`."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -115,11 +121,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _calibration_folds(labels: list[str], wanted: int) -> int:
@@ -182,7 +185,7 @@ def train(
         evaluated.predict_proba([data.summaries[i] for i in test_idx]),
     )
     lap("fit_and_evaluate")
-    shipped = fit(list(range(len(data))))[0] if final_fit == "all" else evaluated
+    shipped, params = fit(list(range(len(data)))) if final_fit == "all" else (evaluated, params)
     lap("final_fit")
 
     data_sha = _file_sha256(tickets)
@@ -193,9 +196,10 @@ def train(
     try:
         model_path = staging / MODEL_NAME
         try:
-            model_path.write_bytes(to_onnx(shipped, labels, version, graph).SerializeToString())
+            payload = to_onnx(shipped, labels, version, graph).SerializeToString()
         except ConversionError as error:
             raise UserError(f"conversion to ONNX failed: {error}; model not written") from None
+        model_path.write_bytes(payload)
         lap("convert")
         parity = check_parity(shipped, model_path, test_texts, progress)
         lap("parity")
@@ -207,8 +211,8 @@ def train(
         manifest = Manifest(
             version=version,
             model_path=MODEL_NAME,
-            sha256=_file_sha256(model_path),
-            size_bytes=model_path.stat().st_size,
+            sha256=hashlib.sha256(payload).hexdigest(),
+            size_bytes=len(payload),
             labels=tuple(labels),
             normalizer_version=NORMALIZER_VERSION,
             extra={
@@ -244,4 +248,4 @@ def train(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     lap("write")
-    return TrainResult(out_dir, manifest, metrics, timings)
+    return TrainResult(out_dir, manifest, metrics, timings, shipped, data, test_idx)
