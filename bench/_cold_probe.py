@@ -32,7 +32,9 @@ class _Context:
         return 30_000
 
 
-class _NullDispatcher:
+class NullDispatcher:
+    """Stands in for the async Lambda invoke, which cannot run here: the job goes nowhere."""
+
     def dispatch(self, job: object) -> None:
         return None
 
@@ -49,7 +51,7 @@ def main() -> None:
     if mode == "api":
         from chalicelib import routes
 
-        routes.reset(dispatcher=_NullDispatcher())
+        routes.reset(dispatcher=NullDispatcher())
         response = app.app(payload, _Context())
         ok = response.get("statusCode") == 200 and "ephemeral" in response.get("body", "")
     else:

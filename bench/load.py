@@ -44,9 +44,9 @@ TARGET_P99_MS = 100.0
 WORKER_FUNCTION = "whoknows-local-worker"
 WARM_UP = 20
 _NO_OP_DISPATCHER = (
+    "from bench._cold_probe import NullDispatcher\n"
     "from chalicelib import routes\n"
-    "class NoOpDispatcher:\n    def dispatch(self, job): pass\n"
-    "routes.reset(dispatcher=NoOpDispatcher())"
+    "routes.reset(dispatcher=NullDispatcher())"
 )
 
 

@@ -35,6 +35,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench._cold_probe import NullDispatcher
 from bench.common import PYTHON, REPO, percentiles, print_table, run_child, verdict, write_results
 from chalicelib.config import SETTING_NAMES
 
@@ -48,11 +49,6 @@ TARGETS = {
     "rank_p50_us": 100.0,
     "worker_maxrss_mb": 150.0,
 }
-
-
-class _NullDispatcher:
-    def dispatch(self, job: Any) -> None:
-        return None
 
 
 def slash_body(text: str, trigger: str, response_url: str) -> bytes:
@@ -126,7 +122,7 @@ def ack_inprocess(env: dict[str, str], slack: Any, questions: list[str], n: int)
     apply_env(env)
     posted_before = len(slack.accepted)
     chalice_ms = through_client("a", wait_for_job=True)
-    routes.reset(dispatcher=_NullDispatcher())  # same env; no job thread competing for the GIL
+    routes.reset(dispatcher=NullDispatcher())  # same env; no job thread competing for the GIL
     null_ms = through_client("n", wait_for_job=False)
     direct_ms = []
     apply_env(env)
@@ -149,7 +145,6 @@ def ack_inprocess(env: dict[str, str], slack: Any, questions: list[str], n: int)
 
 
 def ack_http(env: dict[str, str], slack: Any, questions: list[str], n: int) -> dict[str, Any]:
-    sys.path.insert(0, str(REPO))
     from scripts.local_server import ChaliceLocal
 
     latencies = []
@@ -325,19 +320,13 @@ def idempotency_table(aws: dict[str, str]) -> str:
     """The worker's idempotency table, shaped as deploy/merge-template.json declares it."""
     import boto3
 
-    from tests.support.dynamodb import deployed_table_properties
+    from tests.support.dynamodb import create_table
 
-    properties = deployed_table_properties()
+    name = "whoknows-bench-idempotency"
     client = boto3.client(
         "dynamodb", endpoint_url=aws["AWS_ENDPOINT_URL_S3"], region_name=aws["AWS_DEFAULT_REGION"]
     )
-    name = "whoknows-bench-idempotency"
-    client.create_table(
-        TableName=name,
-        KeySchema=properties["KeySchema"],
-        AttributeDefinitions=properties["AttributeDefinitions"],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(client, name)
     return name
 
 
@@ -413,75 +402,66 @@ def main(argv: list[str] | None = None) -> int:
 
     from export.sample import SAMPLE_TICKETS
     from export.train import train
-
-    sys.path.insert(0, str(REPO))
+    from tests.support.aws import fake_aws_env
     from tests.support.slack_standin import SlackStandIn
 
     # As deployed: the bundle ships bytecode for these (deploy/bundle.py), so the cold starts below
     # must not pay for compiling them (this environment may set PYTHONDONTWRITEBYTECODE).
     compileall.compile_dir(REPO / "chalicelib", quiet=1)
     compileall.compile_file(REPO / "app.py", quiet=1)
-    work = Path(tempfile.mkdtemp(prefix="whoknows-bench-serving-"))
-    sample_dir = work / "sample-model"
-    t = time.perf_counter()
-    train(SAMPLE_TICKETS, sample_dir, min_tickets_per_team=5, progress=False)
-    print(f"trained the sample model in {time.perf_counter() - t:.1f} s -> {sample_dir}")
-    questions = sample_questions()
+    with tempfile.TemporaryDirectory(prefix="whoknows-bench-serving-") as tmp:
+        work = Path(tmp)
+        sample_dir = work / "sample-model"
+        t = time.perf_counter()
+        train(SAMPLE_TICKETS, sample_dir, min_tickets_per_team=5, progress=False)
+        print(f"trained the sample model in {time.perf_counter() - t:.1f} s -> {sample_dir}")
+        questions = sample_questions()
 
-    nowhere = work / "aws-absent"
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    s3 = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
-        "AWS_CONFIG_FILE": str(nowhere),
-        "AWS_SHARED_CREDENTIALS_FILE": str(nowhere),
-    }
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(s3)
-    results: dict[str, Any] = {"targets": TARGETS}
-    quiet = open(os.devnull, "w")  # noqa: SIM115 - JSON log lines (still formatted: part of the cost)
-    try:
-        with SlackStandIn() as slack, contextlib.redirect_stderr(quiet):
-            env = serving_env(str(sample_dir), work / "cache-local", slack.host)
-            results["ack_inprocess"] = ack_inprocess(env, slack, questions, n_ack)
-            print("(a) done", flush=True)
-            results["ack_http"] = ack_http(env, slack, questions, n_http)
-            print("(b) done", flush=True)
-            results["api_cold"] = api_cold(env, questions, n_cold, work)
-            print("(c) done", flush=True)
-            models = {"sample": sample_dir}
-            if args.real_model:
-                models["real"] = args.real_model
-            results["models"] = {}
-            for tag, model_dir in models.items():
-                cold = worker_cold(model_dir, slack, s3, questions, n_wcold, work, tag)
-                warm = warm_predict(model_dir / "model.onnx", questions, n_warm)
-                results["models"][tag] = {"dir": str(model_dir), "worker_cold": cold, "warm": warm}
-                print(f"(d-f) {tag} done", flush=True)
-            # As deployed: the worker first claims the job in the DynamoDB idempotency table.
-            tag = "real-idempotency" if args.real_model else "sample-idempotency"
-            table = idempotency_table(s3)
-            cold = worker_cold(
-                models["real" if args.real_model else "sample"],
-                slack,
-                s3,
-                questions,
-                n_wcold,
-                work,
-                tag,
-                {"IDEMPOTENCY_TABLE": table, "AWS_ENDPOINT_URL_DYNAMODB": s3["AWS_ENDPOINT_URL_S3"]},
-            )
-            results["models"][tag] = {"worker_cold": cold}
-            print(f"(d, f) {tag} done", flush=True)
-    finally:
-        moto.stop()
-        quiet.close()
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto.start()
+        host, port = moto.get_host_and_port()
+        s3 = fake_aws_env(work / "aws-absent", S3=f"http://{host}:{port}")
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            os.environ.pop(name, None)
+        os.environ.update(s3)
+        results: dict[str, Any] = {"targets": TARGETS}
+        quiet = open(os.devnull, "w")  # noqa: SIM115 - JSON log lines (still formatted: part of the cost)
+        try:
+            with SlackStandIn() as slack, contextlib.redirect_stderr(quiet):
+                env = serving_env(str(sample_dir), work / "cache-local", slack.host)
+                results["ack_inprocess"] = ack_inprocess(env, slack, questions, n_ack)
+                print("(a) done", flush=True)
+                results["ack_http"] = ack_http(env, slack, questions, n_http)
+                print("(b) done", flush=True)
+                results["api_cold"] = api_cold(env, questions, n_cold, work)
+                print("(c) done", flush=True)
+                models = {"sample": sample_dir}
+                if args.real_model:
+                    models["real"] = args.real_model
+                results["models"] = {}
+                for tag, model_dir in models.items():
+                    cold = worker_cold(model_dir, slack, s3, questions, n_wcold, work, tag)
+                    warm = warm_predict(model_dir / "model.onnx", questions, n_warm)
+                    results["models"][tag] = {"dir": str(model_dir), "worker_cold": cold, "warm": warm}
+                    print(f"(d-f) {tag} done", flush=True)
+                # As deployed: the worker first claims the job in the DynamoDB idempotency table.
+                tag = "real-idempotency" if args.real_model else "sample-idempotency"
+                table = idempotency_table(s3)
+                cold = worker_cold(
+                    models["real" if args.real_model else "sample"],
+                    slack,
+                    s3,
+                    questions,
+                    n_wcold,
+                    work,
+                    tag,
+                    {"IDEMPOTENCY_TABLE": table, "AWS_ENDPOINT_URL_DYNAMODB": s3["AWS_ENDPOINT_URL_S3"]},
+                )
+                results["models"][tag] = {"worker_cold": cold}
+                print(f"(d, f) {tag} done", flush=True)
+        finally:
+            moto.stop()
+            quiet.close()
 
     a, b, c = results["ack_inprocess"], results["ack_http"], results["api_cold"]
     client_ms = a["chalice_test_client_ms"]
