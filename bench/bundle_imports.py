@@ -25,31 +25,21 @@ import zipfile
 from pathlib import Path
 
 from bench.common import REPO, percentiles, print_table, write_results
+from deploy.bundle import RUNTIME_IMPORTS, lambda_runtime_folder
 
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 _PROBE = """
-import sys, time
+import importlib, sys, time
 sys.path[:0] = [sys.argv[1]]
 sys.path.append(sys.argv[2])
+api_module, *worker_modules = sys.argv[3:]
 start = time.perf_counter()
-import app
+importlib.import_module(api_module)
 api = time.perf_counter()
-import chalicelib.answer, chalicelib.predictor, chalicelib.slack.post
-import aws_lambda_powertools.utilities.idempotency
+for name in worker_modules:
+    importlib.import_module(name)
 worker = time.perf_counter()
 print(f"{(api - start) * 1e3} {(worker - api) * 1e3}")
 """
-
-
-def _runtime_site(work: Path) -> Path:
-    import boto3
-
-    site = Path(boto3.__file__).resolve().parent.parent
-    folder = work / "lambda-runtime"
-    folder.mkdir()
-    for name in RUNTIME_PACKAGES:
-        (folder / name).symlink_to(site / name)
-    return folder
 
 
 def _unpack(zip_path: Path, target: Path, keep_bytecode: bool) -> int:
@@ -81,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="whoknows-bench-bundle-") as tmp:
         work = Path(tmp)
-        runtime = _runtime_site(work)
+        runtime = lambda_runtime_folder(work / "lambda-runtime")
         bundles = {}
         for variant, keep in (("with bytecode (as built)", True), ("source only", False)):
             folder = work / ("pyc" if keep else "source")
@@ -91,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs):  # alternate, so drift in machine speed hits both alike
             for variant, (folder, _pycs) in bundles.items():
                 done = subprocess.run(
-                    [python, "-I", "-S", "-B", "-c", _PROBE, str(folder), str(runtime)],
+                    [python, "-I", "-S", "-B", "-c", _PROBE, str(folder), str(runtime), *RUNTIME_IMPORTS],
                     cwd=folder,
                     capture_output=True,
                     text=True,

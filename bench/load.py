@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import PYTHON, REPO, fmt, percentiles, print_table, verdict, write_results
+from scripts.local_server import stop_process
 
 TARGET_P99_MS = 100.0
 WORKER_FUNCTION = "whoknows-local-worker"
@@ -136,13 +137,7 @@ class _LambdaProcess:
             return json.loads(response.read())
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=30)
         self._log.close()
 
 

@@ -71,6 +71,8 @@ RUNTIME_IMPORTS = (
 """What the API function (`app`) and the worker (its lazy imports) load on a cold start; their
 modules from the bundle get precompiled bytecode. A module missing here still works, compiled from
 source when first imported."""
+LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+"""What the Lambda Python runtime ships besides the standard library (so the bundle leaves it out)."""
 NATIVE_DUPLICATE = "onnxruntime/capi/libonnxruntime.so*"
 PYBIND_MODULE = "onnxruntime/capi/onnxruntime_pybind11_state*.so"
 
@@ -137,6 +139,18 @@ def trim(zip_path: Path, report: Report) -> None:
     report.removed = {glob: (files, size) for glob, (files, size) in counts.items()}
     if not drop_native:
         report.removed.pop(NATIVE_DUPLICATE)
+
+
+def lambda_runtime_folder(folder: Path) -> Path:
+    """`folder` holding only LAMBDA_RUNTIME_PACKAGES, linked from this venv: what an unzipped bundle
+    finds beside it on Lambda, for running it in a clean interpreter."""
+    import boto3
+
+    site = Path(boto3.__file__).resolve().parent.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in LAMBDA_RUNTIME_PACKAGES:
+        (folder / name).symlink_to(site / name)
+    return folder
 
 
 _LIST_IMPORTED = """

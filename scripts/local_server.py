@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from chalicelib.slack.verify import sign_request
 
@@ -29,6 +30,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
+    """Terminates `process`, killing it if it outlives `timeout`, and reaps it either way."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class ChaliceLocal:
@@ -85,12 +97,8 @@ class ChaliceLocal:
         raise RuntimeError(f"chalice local did not listen on port {self.port} within {self._timeout:.0f} s")
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        if self._process:
+            stop_process(self._process, timeout=10)
         self._log.close()
 
     @property

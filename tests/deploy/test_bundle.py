@@ -33,8 +33,6 @@ from tests.support.slack_standin import SlackStandIn
 pytestmark = [pytest.mark.packaging, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
-"""What the Lambda Python runtime ships besides the standard library."""
 WORKER = "whoknows-dev-worker"
 
 
@@ -67,13 +65,7 @@ def unpacked(built: tuple[Path, bundle.Report], tmp_path_factory: pytest.TempPat
 @pytest.fixture(scope="session")
 def lambda_runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding only boto3 and friends, linked from the venv, as Lambda's runtime has them."""
-    import boto3
-
-    site = Path(boto3.__file__).resolve().parent.parent
-    folder = tmp_path_factory.mktemp("lambda-runtime")
-    for name in RUNTIME_PACKAGES:
-        (folder / name).symlink_to(site / name)
-    return folder
+    return bundle.lambda_runtime_folder(tmp_path_factory.mktemp("lambda-runtime"))
 
 
 def test_bundle_is_within_budget_and_has_no_training_packages(built: tuple[Path, bundle.Report]) -> None:
