@@ -18,6 +18,7 @@ from chalicelib.model import ModelLoadError
 from chalicelib.text import normalize
 
 INPUT_NAME = "text"
+LABEL_OUTPUT = "label"
 PROBABILITIES_OUTPUT = "probabilities"
 RANKED_OUTPUT = "ranked"
 """Optional (compact graphs): each row's probabilities sorted, most likely first."""

@@ -24,9 +24,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
-from chalicelib.predictor import INPUT_NAME, PROBABILITIES_OUTPUT, RANKED_OUTPUT, RANKING_OUTPUT
+from chalicelib.predictor import INPUT_NAME, LABEL_OUTPUT, PROBABILITIES_OUTPUT, RANKED_OUTPUT, RANKING_OUTPUT
 
-LABEL_OUTPUT = "label"
 OPSETS = {"": 20, "ai.onnx.ml": 3}  # StringSplit needs opset 20; LabelEncoder v2 (int64 keys) is ml 2-3
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 import onnx
 from sklearn.pipeline import Pipeline
 
-from chalicelib.predictor import LABELS_KEY, VERSION_KEY
+from chalicelib.predictor import INPUT_NAME, LABEL_OUTPUT, LABELS_KEY, PROBABILITIES_OUTPUT, VERSION_KEY
 from chalicelib.text import NORMALIZER_VERSION
 
 Graph = Literal["compact", "skl2onnx"]
@@ -38,8 +38,6 @@ def _skl2onnx_graph(pipeline: Pipeline) -> onnx.ModelProto:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
-
-    from chalicelib.predictor import INPUT_NAME
 
     return convert_sklearn(
         pipeline,
@@ -68,7 +66,7 @@ def to_onnx(pipeline: Pipeline, labels: list[str], version: str, graph: Graph = 
     if used & FORBIDDEN_OPS:
         raise ConversionError(f"converted graph uses {sorted(used & FORBIDDEN_OPS)}, which Lambda cannot run")
     outputs = [output.name for output in model.graph.output]
-    if outputs[:2] != ["label", "probabilities"]:
+    if outputs[:2] != [LABEL_OUTPUT, PROBABILITIES_OUTPUT]:
         raise ConversionError(f"unexpected ONNX outputs {outputs}")
     model.producer_name = "whoknows"
     model.doc_string = "whoknows: question (normalised text) -> team probabilities"

@@ -25,8 +25,15 @@ DEMO_SECRET = "demo-signing-secret-not-a-real-one"
 MODEL_DIR = REPO / "out" / "sample-model"
 
 
+def _export_code_changed_since(path: Path) -> bool:
+    """Whether any export/ source is newer than `path` (a model built by older export code)."""
+    built = path.stat().st_mtime
+    return any(source.stat().st_mtime > built for source in (REPO / "export").rglob("*.py"))
+
+
 def ensure_model(model_dir: Path) -> str:
-    """Reuses a model trained from the current sample with the current normaliser; else trains."""
+    """Reuses a model trained from the current sample by the current export code and normaliser;
+    else trains."""
     import hashlib
 
     sample_sha = hashlib.sha256(SAMPLE_TICKETS.read_bytes()).hexdigest()
@@ -36,6 +43,7 @@ def ensure_model(model_dir: Path) -> str:
             manifest.normalizer_version == NORMALIZER_VERSION
             and manifest.extra["training_data"]["sha256"] == sample_sha
             and (model_dir / manifest.model_path).is_file()
+            and not _export_code_changed_since(model_dir / "manifest.json")
         ):
             return f"reusing model {manifest.version} in {model_dir.relative_to(REPO)}"
     except (OSError, ManifestError, KeyError):
