@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.support.slack_standin",
     "tests.support.jira_standin",
     "tests.support.serving",
+    "tests.support.records",
 ]

@@ -29,7 +29,7 @@ from chalice.test import Client
 from chalicelib import answer, routes
 from chalicelib.slack.render import FEEDBACK_WRONG
 from tests.support.interactions import block_actions, interaction_body
-from tests.support.records import AllRecords, all_records
+from tests.support.records import AllRecords
 from tests.support.serving import apply_env, base_env, event_body, signed, slash_body
 from tests.support.slack_standin import Fault, SlackStandIn
 
@@ -202,12 +202,6 @@ def flow(
     yield values, slack_standin
     routes.reset()
     answer.reset_worker()
-
-
-@pytest.fixture
-def records() -> Iterator[AllRecords]:
-    with all_records() as captured:
-        yield captured
 
 
 def _use_model(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:

@@ -200,12 +200,18 @@ def test_local_dispatcher_runs_every_job_when_there_are_more_jobs_than_threads()
 
 
 def test_local_dispatcher_survives_a_failing_job() -> None:
-    def handler(payload: dict[str, Any]) -> None:
-        raise RuntimeError("boom")
+    seen: list[str] = []
 
-    dispatcher = LocalDispatcher(handler)
+    def handler(payload: dict[str, Any]) -> None:
+        if payload["job_id"] == "slash:t.1":
+            raise RuntimeError("boom")
+        seen.append(payload["job_id"])
+
+    dispatcher = LocalDispatcher(handler, workers=1)
     dispatcher.dispatch(_slash())
+    dispatcher.dispatch(_slash("t.2"))  # the same (only) thread runs the next job
     dispatcher.join()
+    assert seen == ["slash:t.2"]
 
 
 # --- LambdaDispatcher over real HTTP: boto3 against the Lambda stand-in (tests/support) --------

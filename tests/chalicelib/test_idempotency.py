@@ -155,7 +155,7 @@ def test_two_containers_share_the_dynamodb_record(idempotency_table: Table) -> N
     assert outcomes == ["answered", DUPLICATE] and answer.calls == 1
 
 
-def test_without_the_table_two_containers_both_answer(idempotency_table: Table) -> None:
+def test_without_the_table_two_containers_both_answer() -> None:
     """Why the table exists: per-container memory cannot see the other container's answer."""
     containers, answer = [InMemoryAnswerOnce(), InMemoryAnswerOnce()], Answers()
 

@@ -12,6 +12,8 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator
 
+import pytest
+
 from chalicelib.logs import ROOT_LOGGER, JsonFormatter, get_logger
 
 
@@ -69,3 +71,10 @@ def all_records() -> Iterator[AllRecords]:
         root.removeHandler(handler)
         package.setLevel(saved[0])
         root.setLevel(saved[1])
+
+
+@pytest.fixture
+def records() -> Iterator[AllRecords]:
+    """Every log record during the test."""
+    with all_records() as captured:
+        yield captured
