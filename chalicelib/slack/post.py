@@ -29,6 +29,7 @@ from slack_sdk.web.client import WebClient
 from slack_sdk.webhook.client import WebhookClient
 
 from chalicelib.slack.render import SlackMessage
+from chalicelib.slack.tls import tls_context
 
 SLACK_RESPONSE_HOSTS = frozenset({"hooks.slack.com"})
 MAX_RETRIES = 2
@@ -137,7 +138,13 @@ def post_to_response_url(
     """
     check_response_url(url, allowed_hosts)
     host = urlsplit(url).netloc
-    client = WebhookClient(url, timeout=timeout, retry_handlers=retry_handlers(), logger=_WEBHOOK_LOG)  # type: ignore[arg-type]
+    client = WebhookClient(
+        url,
+        timeout=timeout,
+        ssl=tls_context(),
+        retry_handlers=retry_handlers(),
+        logger=_WEBHOOK_LOG,  # type: ignore[arg-type]
+    )
     try:
         response = client.send_dict(message.payload())
     except (OSError, http.client.HTTPException) as error:
@@ -149,7 +156,13 @@ def post_to_response_url(
 def make_web_client(token: str, base_url: str | None = None, timeout: float = 10.0) -> WebClient:
     """A Web API client with the same bounded retries; `base_url` points tests at a stand-in."""
     options = {"base_url": base_url} if base_url is not None else {}
-    return WebClient(token=token, timeout=timeout, retry_handlers=retry_handlers(), **options)  # type: ignore[arg-type]
+    return WebClient(
+        token=token,
+        timeout=timeout,
+        ssl=tls_context(),
+        retry_handlers=retry_handlers(),
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def post_in_thread(client: WebClient, channel: str, thread_ts: str, message: SlackMessage) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import itertools
 import json
+import ssl
 import threading
 import time
 from collections import deque
@@ -58,7 +59,10 @@ class Received:
 class SlackStandIn:
     """Records every request; `fail_next` scripts faults for the next requests, in order."""
 
-    def __init__(self, slow_seconds: float = 2.0, retry_after: int = 1) -> None:
+    def __init__(
+        self, slow_seconds: float = 2.0, retry_after: int = 1, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """`tls`: a server-side context (e.g. from a trustme CA) to serve https, as Slack does."""
         self.slow_seconds = slow_seconds
         self.retry_after = retry_after
         self._faults: deque[Fault] = deque()
@@ -67,8 +71,10 @@ class SlackStandIn:
         self._ts = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.host = f"127.0.0.1:{self._server.server_address[1]}"
-        self.base_url = f"http://{self.host}"
+        self.base_url = f"{'https' if tls else 'http'}://{self.host}"
         self.api_url = f"{self.base_url}/api/"
 
     def response_url(self, name: str = "default") -> str:
