@@ -271,8 +271,6 @@ def worker_cold(
         "spawn_to_exit_ms": percentiles(wall_ms),
         "import_app_ms": percentiles([c["import_app_s"] * 1e3 for c in children]),
         "handle_job_ms": percentiles([c["handle_s"] * 1e3 for c in children]),
-        "import_chalicelib_answer_ms": percentiles([c["import_answer_s"] * 1e3 for c in children]),
-        "import_predictor_onnxruntime_ms": percentiles([c["import_predictor_s"] * 1e3 for c in children]),
         "worker_logged_ms": {
             key: percentiles([c["logged_ms"][key] for c in children if key in c.get("logged_ms", {})])
             for key in children[0].get("logged_ms", {})
@@ -358,12 +356,6 @@ def model_rows(name: str, cold: dict[str, Any], warm: dict[str, Any] | None) -> 
             f"    of which handler (imports, S3 fetch, load, predict, post) [{name}]",
             "ms",
             cold["handle_job_ms"],
-        ),
-        _row(f"      import chalicelib.answer [{name}]", "ms", cold["import_chalicelib_answer_ms"]),
-        _row(
-            f"      import chalicelib.predictor (numpy, onnxruntime) [{name}]",
-            "ms",
-            cold["import_predictor_onnxruntime_ms"],
         ),
         *[
             _row(f"      job_done log: {key} [{name}]", "ms", value)

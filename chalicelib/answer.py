@@ -12,13 +12,16 @@ containers when IDEMPOTENCY_TABLE names a DynamoDB table.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from chalicelib import logs
+from chalicelib.aws_session import LazySession
 from chalicelib.config import ConfigError, Settings, load_settings
 from chalicelib.dispatch import InvalidJob, Job
 from chalicelib.idempotency import DUPLICATE, AnswerOnce, LedgerUnavailable, answer_once_from_settings
-from chalicelib.model import ModelHolder, ModelLoadError, ModelRejected
+from chalicelib.model import LoadedModel, ModelHolder, ModelLoadError, ModelRejected
 from chalicelib.model_store import ModelCorrupt, ModelNotFound, ModelStore, ModelStoreError, ModelUnreachable
 from chalicelib.slack.render import (
     MAX_TEAMS_SHOWN,
@@ -29,6 +32,7 @@ from chalicelib.slack.render import (
     render_error,
     render_feedback_thanks,
 )
+from chalicelib.slack.tls import tls_context
 from chalicelib.teams import TeamDirectory, TeamDirectoryError
 
 _log = logs.get_logger(__name__)
@@ -78,16 +82,24 @@ class Worker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Worker:
-        store = ModelStore(settings.model_uri, settings.model_cache_dir)
-        return cls(settings, ModelHolder(store, settings.model_refresh_seconds), load_directory(settings))
+        session = LazySession()  # the S3 and DynamoDB clients share one boto3 session's set-up
+        store = ModelStore(settings.model_uri, settings.model_cache_dir, session=session)
+        return cls(
+            settings,
+            ModelHolder(store, settings.model_refresh_seconds),
+            load_directory(settings),
+            answer_once_from_settings(settings, session),
+        )
 
     def handle(self, job: Job, context: Any = None) -> str:
         """Answers `job` once; returns the outcome ("answered", "failed_answered", "duplicate").
 
         `context` is the Lambda context: its remaining time bounds the job's in-progress claim.
         """
+        timings = logs.Timings()
+        model = self._model_for(job, timings)
         try:
-            outcome = self.once.run(job.job_id, lambda: self._answer(job), context)
+            outcome = self.once.run(job.job_id, lambda: self._answer(job, timings, model), context)
         except LedgerUnavailable as error:
             logs.error(_log, "idempotency_unavailable", job_id=job.job_id, error=str(error))
             raise DeliveryFailed(str(error)) from error
@@ -95,12 +107,23 @@ class Worker:
             logs.info(_log, "job_duplicate", job_id=job.job_id, origin_request_id=job.request_id)
         return outcome
 
-    def _answer(self, job: Job) -> str:
+    def _model_for(self, job: Job, timings: logs.Timings) -> Callable[[], LoadedModel]:
+        """How the job gets its model. Cold, the load starts now on a thread, as does the TLS
+        context the answer is posted with: the job's claim (a DynamoDB round trip), the model's
+        load and the CA bundle's (read without the GIL) overlap instead of queueing. Errors
+        surface where the model is used."""
+        if job.kind == "feedback":
+            return self.holder.get  # never called: a feedback job needs no model
+        if self.holder.loaded:
+            return lambda: self.holder.get(timings)
+        in_background(tls_context, "whoknows-tls")
+        return in_background(lambda: self.holder.get(timings), "whoknows-model-load").result
+
+    def _answer(self, job: Job, timings: logs.Timings, model: Callable[[], LoadedModel]) -> str:
         """Composes and posts; raises DeliveryFailed (so the claim is dropped) when posting fails."""
-        timings = logs.Timings()
         fields: dict[str, Any] = {"job_id": job.job_id, "kind": job.kind, "origin_request_id": job.request_id}
         try:
-            message, outcome = self._compose(job, timings, fields)
+            message, outcome = self._compose(job, timings, fields, model)
             with timings.measure("post"):
                 self._deliver(job, message)
         except Exception as error:
@@ -109,11 +132,13 @@ class Worker:
         logs.info(_log, "job_done", outcome=outcome, **fields, **timings)
         return outcome
 
-    def _compose(self, job: Job, timings: logs.Timings, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
+    def _compose(
+        self, job: Job, timings: logs.Timings, fields: dict[str, Any], get_model: Callable[[], LoadedModel]
+    ) -> tuple[SlackMessage, str]:
         if job.kind == "feedback":
             return self._confirm_feedback(job, fields)
         try:
-            model = self.holder.get(timings)
+            model = get_model()
         except Exception as error:
             logs.error(
                 _log, "model_unavailable", error=f"{type(error).__name__}: {error}", **fields, **timings
@@ -183,6 +208,20 @@ class Worker:
             return self._web_client
 
 
+def in_background[T](work: Callable[[], T], name: str) -> Future[T]:
+    """Runs `work` on a daemon thread; its result or exception waits in the future."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as error:  # handed to whoever asks for the result
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
 def load_directory(settings: Settings) -> TeamDirectory:
     """The configured directory; an unreadable one is logged and answers fall back to bare labels."""
     if settings.team_directory is None:
@@ -222,6 +261,7 @@ def warm_up() -> None:
             from chalicelib import predictor  # noqa: F401  (numpy + onnxruntime)
             from chalicelib.slack import post  # noqa: F401
 
+            tls_context()
             get_worker().holder.get(timings)
     except Exception as error:
         logs.warning(_log, "warm_up_failed", error=f"{type(error).__name__}: {error}", **timings)

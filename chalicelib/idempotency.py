@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalicelib import logs
 
 if TYPE_CHECKING:
+    from chalicelib.aws_session import LazySession
     from chalicelib.config import Settings
 
 _log = logs.get_logger(__name__)
@@ -104,14 +105,13 @@ class DynamoDBAnswerOnce:
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-        from botocore.config import Config
 
-        # Fail within seconds: a slow table must not eat the worker's 60-second budget.
-        config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
         self.table_name = table_name
         self.expiry_seconds = expiry_seconds
         self._lease_seconds = lease_seconds
-        self._store = DynamoDBPersistenceLayer(table_name=table_name, boto_config=config, boto3_client=client)
+        self._store = DynamoDBPersistenceLayer(
+            table_name=table_name, boto_config=table_client_config(), boto3_client=client
+        )
 
     def run(self, job_id: str, answer: Callable[[], str], context: Any = None) -> str:
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -157,8 +157,19 @@ class DynamoDBAnswerOnce:
             raise LedgerUnavailable(f"idempotency table {self.table_name}: {cause}") from error
 
 
-def answer_once_from_settings(settings: Settings) -> AnswerOnce:
-    """DynamoDB-backed when IDEMPOTENCY_TABLE is set, else per container."""
+def table_client_config() -> Any:
+    """Fail within seconds: a slow table must not eat the worker's 60-second budget."""
+    from botocore.config import Config
+
+    return Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+
+
+def answer_once_from_settings(settings: Settings, session: LazySession | None = None) -> AnswerOnce:
+    """DynamoDB-backed when IDEMPOTENCY_TABLE is set, else per container.
+
+    `session` shares its set-up with the worker's other clients (chalicelib.aws_session); without
+    it Powertools makes the client from a session of its own."""
     if settings.idempotency_table is None:
         return InMemoryAnswerOnce()
-    return DynamoDBAnswerOnce(settings.idempotency_table, settings.idempotency_expiry_seconds)
+    client = session.client("dynamodb", config=table_client_config()) if session is not None else None
+    return DynamoDBAnswerOnce(settings.idempotency_table, settings.idempotency_expiry_seconds, client=client)

@@ -72,6 +72,11 @@ class ModelHolder:
         """The newest manifest the pointer named; may differ from the current one after a failure."""
         self._checked_at: float | None = None
 
+    @property
+    def loaded(self) -> bool:
+        """Whether a model is in hand; False until the first successful load (a cold container)."""
+        return self._current is not None
+
     def get(self, timings: logs.Timings | None = None) -> LoadedModel:
         """The model to answer with; raises ModelStoreError, ModelLoadError or ModelRejected when
         there is none (cold start failed). A warm holder never raises: it keeps its model."""

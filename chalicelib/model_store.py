@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
+from chalicelib.aws_session import LazySession
 from chalicelib.manifest import MANIFEST_NAME, Manifest, ManifestError, parse_manifest
 
 DEFAULT_CACHE_DIR = Path("/tmp/whoknows-models")
@@ -65,18 +66,17 @@ def s3_key(prefix: str, *parts: str) -> str:
     return "/".join(part for part in (prefix, *parts) if part)
 
 
-def make_s3_client(endpoint_url: str | None = None) -> Any:
+def make_s3_client(endpoint_url: str | None = None, session: LazySession | None = None) -> Any:
     """An S3 client that gives up within seconds: a dead store must not eat the Lambda's timeout.
 
     Without endpoint_url boto3 honours AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (local S3-compatible
-    stores), so no setting of our own is needed. A fresh Session, not boto3's shared default one, so
-    credentials and endpoint are read from the environment as it is now.
+    stores), so no setting of our own is needed. `session` shares its set-up with the caller's other
+    clients (chalicelib.aws_session); by default the client gets a session of its own.
     """
-    import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+    return (session or LazySession()).client("s3", endpoint_url=endpoint_url, config=config)
 
 
 def translate_s3_error(error: Exception, uri: str) -> ModelStoreError:
@@ -192,11 +192,17 @@ class ModelStore:
     training overwrites `model.onnx` in place, and a returned path must keep matching its sha256.
     """
 
-    def __init__(self, uri: str, cache_dir: Path = DEFAULT_CACHE_DIR, s3_client: Any = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        cache_dir: Path = DEFAULT_CACHE_DIR,
+        s3_client: Any = None,
+        session: LazySession | None = None,
+    ) -> None:
         self.uri = uri
         self.cache_dir = Path(cache_dir)
         if uri.startswith("s3://"):
-            self._source: _Source = _S3Source(uri, s3_client or make_s3_client())
+            self._source: _Source = _S3Source(uri, s3_client or make_s3_client(session=session))
         else:
             self._source = _FileSource(_local_path(uri))
         self._tag: str | None = None

@@ -309,6 +309,10 @@ class _GatedHolder:
     """The real model holder, held at the door until the test lets it through: the first
     invocation is then provably in progress while the second one arrives."""
 
+    loaded = True
+    """As in a warm container: the worker asks for the model inside the claimed answer, not on a
+    thread before claiming, so `entered` proves the claim was made."""
+
     def __init__(self, holder: Any) -> None:
         self._holder = holder
         self.entered = threading.Event()
@@ -570,3 +574,72 @@ def test_a_click_through_chalice_in_local_mode_is_confirmed_by_the_worker(
         [post] = slack.wait_for(1)
         assert post.path == "/response/click-e2e" and post.body["text"] == expected
         assert post.body["replace_original"] is False
+
+
+# --- a cold container: the model loads while the job is claimed ---------------------------------
+
+
+class _ClaimWatcher:
+    """The worker's real AnswerOnce, noting whether the model load had already begun when the
+    job was claimed and whether the model was in hand then."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._once, self._holder = worker.once, worker.holder
+        self.load_started = threading.Event()
+        self.seen: list[tuple[bool, bool]] = []
+        real_get = self._holder.get
+
+        def get(timings: Any = None) -> Any:
+            self.load_started.set()
+            return real_get(timings)
+
+        self._holder.get = get  # type: ignore[method-assign]
+
+    def run(self, job_id: str, answer_job: Any, context: Any = None) -> str:
+        self.seen.append((self.load_started.wait(5), self._holder.loaded))
+        return self._once.run(job_id, answer_job, context)
+
+
+def test_a_cold_worker_loads_the_model_while_it_claims_the_job(
+    worker_env: dict[str, Any], shared_table: Table, sample_model_dir: Path, json_logs: Any
+) -> None:
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+    worker = _container()
+    watcher = _ClaimWatcher(worker)
+    worker.once = watcher
+
+    assert worker.handle(_event_job("1700.1")) == "answered"
+    assert worker.handle(_event_job("1700.2")) == "answered"
+
+    # Cold: the load had begun before the claim, and had not finished. Warm: the model was in hand.
+    assert watcher.seen == [(True, False), (True, True)]
+    assert len(slack.wait_for(2)) == 2
+    done = json_logs.events("job_done")
+    assert "model_load_ms" in done[0] and "model_load_ms" not in done[1]
+
+
+def test_a_cold_load_failure_is_told_once_and_the_next_job_retries(
+    worker_env: dict[str, Any], sample_model_dir: Path, json_logs: Any
+) -> None:
+    slack: SlackStandIn = worker_env["slack"]
+    worker = _container()
+
+    assert worker.handle(Job.from_dict(_slash_job(slack, n=1))) == "failed_answered"
+    _publish(worker_env, sample_model_dir)
+    assert worker.handle(Job.from_dict(_slash_job(slack, n=2))) == "answered"
+
+    first, second = (post.body["text"] for post in slack.wait_for(2))
+    assert NO_MODEL in first and NO_MODEL not in second
+    assert len(json_logs.events("model_unavailable")) == 1
+
+
+def test_the_s3_and_dynamodb_clients_share_one_boto3_session(
+    worker_env: dict[str, Any], shared_table: Table
+) -> None:
+    worker, other = _container(), _container()
+    s3 = worker.holder._store._source._client
+    table = worker.once._store.client
+    # A session's loader holds the parsed endpoint and service files its clients were built from.
+    assert s3._loader is table._loader
+    assert other.holder._store._source._client._loader is not s3._loader
