@@ -49,12 +49,17 @@ aws cloudformation deploy \
     "SlackBotTokenParam=$SLACK_BOT_TOKEN_PARAM" \
     "AlarmTopicArn=${ALARM_TOPIC_ARN:-}"
 
-API_ID="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
-  --query "Stacks[0].Outputs[?OutputKey=='RestAPIId'].OutputValue" --output text)"
-[[ -n "$API_ID" && "$API_ID" != "None" ]] || die "stack $STACK_NAME has no RestAPIId output"
-BASE="https://$API_ID.execute-api.$AWS_DEFAULT_REGION.amazonaws.com/api"
-export SLACK_COMMANDS_URL="$BASE/slack/commands" SLACK_EVENTS_URL="$BASE/slack/events"
-export SLACK_INTERACTIONS_URL="$BASE/slack/interactions"
+stack_output() {  # the value of one of the stack's outputs (deploy/merge-template.json declares them)
+  local value
+  value="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text)"
+  [[ -n "$value" && "$value" != "None" ]] || die "stack $STACK_NAME has no $1 output"
+  printf '%s' "$value"
+}
+SLACK_COMMANDS_URL="$(stack_output SlackCommandsURL)"
+SLACK_EVENTS_URL="$(stack_output SlackEventsURL)"
+SLACK_INTERACTIONS_URL="$(stack_output SlackInteractionsURL)"
+export SLACK_COMMANDS_URL SLACK_EVENTS_URL SLACK_INTERACTIONS_URL
 
 "$PYTHON" - <<'PY'
 import os
