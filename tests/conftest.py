@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.support.dynamodb",
     "tests.support.slack_standin",
     "tests.support.jira_standin",
+    "tests.support.lambda_standin",
     "tests.support.serving",
     "tests.support.records",
 ]

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import routes
 from chalicelib.slack.verify import sign_request
+from tests.support.lambda_standin import TEST_WORKER, RecordingLambdaStandIn
 from tests.support.serving import (
     BOT_USER,
     RecordingDispatcher,
@@ -437,25 +437,15 @@ def test_a_failed_warm_up_is_logged_and_left_to_the_first_job(tmp_path: Path) ->
 
 
 def test_lambda_mode_invokes_the_configured_worker_asynchronously(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, client: Any
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, client: Any, recording_lambda: RecordingLambdaStandIn
 ) -> None:
-    calls: list[dict[str, Any]] = []
-
-    class FakeLambdaClient:  # the boto3 client's invoke call shape; no AWS here
-        def invoke(self, **kwargs: Any) -> dict[str, Any]:
-            calls.append(kwargs)
-            return {"StatusCode": 202}
-
-    apply_env(
-        monkeypatch, base_env(tmp_path, DISPATCH_MODE="lambda", WORKER_FUNCTION_NAME="whoknows-dev-worker")
-    )
-    runtime = routes.get_runtime()
-    runtime.dispatcher._client = FakeLambdaClient()  # type: ignore[attr-defined]
+    apply_env(monkeypatch, base_env(tmp_path, DISPATCH_MODE="lambda", WORKER_FUNCTION_NAME=TEST_WORKER))
 
     response = post_slash(client, slash_body("who owns refunds?"))
 
     assert response.status_code == 200
-    [call] = calls
-    assert call["FunctionName"] == "whoknows-dev-worker"
-    assert call["InvocationType"] == "Event"
-    assert json.loads(call["Payload"])["job_id"] == "slash:trig.123"
+    [finished] = recording_lambda.wait_idle()  # an async invoke: 202 first, the function after
+    assert finished.function_name == TEST_WORKER and finished.error is None
+    assert recording_lambda.stats()["accepted"] == 1
+    [(event, _context)] = recording_lambda.calls
+    assert event["job_id"] == "slash:trig.123"

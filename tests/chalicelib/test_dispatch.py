@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from chalicelib.dispatch import DispatchFailed, InvalidJob, Job, LambdaDispatche
 from chalicelib.routes import Runtime
 from scripts.local_server import free_port
 from tests.support.aws import apply_fake_aws_env
-from tests.support.lambda_standin import LambdaStandIn
+from tests.support.lambda_standin import TEST_WORKER, LambdaStandIn, RecordingLambdaStandIn
 
 
 def _slash(trigger_id: str | None = "t.1") -> Job:
@@ -154,7 +153,7 @@ def test_lambda_dispatch_failures_are_one_line_without_the_payload(client: _Lamb
 
 def test_an_error_code_without_a_botocore_class_is_named_in_the_message() -> None:
     error = Exception("throttled")
-    error.response = {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}  # type: ignore[attr-defined]
+    error.response = {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}
 
     with pytest.raises(DispatchFailed) as caught:
         LambdaDispatcher("fn", _LambdaClient(error=error)).dispatch(_slash())
@@ -217,46 +216,32 @@ def test_local_dispatcher_survives_a_failing_job() -> None:
 # --- LambdaDispatcher over real HTTP: boto3 against the Lambda stand-in (tests/support) --------
 
 
-@pytest.fixture
-def lambda_standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LambdaStandIn]:
-    """A stand-in whose 'whoknows-test-worker' records events; boto3 pointed at it, dummy credentials."""
-    calls: list[tuple[Any, Any]] = []
-
-    def worker(event: Any, context: Any) -> dict[str, str]:
-        calls.append((event, context))
-        return {"outcome": "answered"}
-
-    with LambdaStandIn({"whoknows-test-worker": worker}) as standin:
-        apply_fake_aws_env(monkeypatch, tmp_path / "absent")
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", standin.url)
-        standin.calls = calls  # type: ignore[attr-defined]
-        yield standin
-
-
 def test_lambda_dispatcher_hands_the_job_over_http_and_the_worker_runs_it(
-    lambda_standin: LambdaStandIn,
+    recording_lambda: RecordingLambdaStandIn,
 ) -> None:
-    LambdaDispatcher("whoknows-test-worker").dispatch(_slash())
+    LambdaDispatcher(TEST_WORKER).dispatch(_slash())
 
-    [finished] = lambda_standin.wait_idle()
+    [finished] = recording_lambda.wait_idle()
     assert finished.error is None and finished.attempts == 1
-    [(event, context)] = lambda_standin.calls  # type: ignore[attr-defined]
+    [(event, context)] = recording_lambda.calls
     assert event == _slash().to_dict()
-    assert context.function_name == "whoknows-test-worker" and context.aws_request_id
-    assert lambda_standin.stats()["accepted"] == 1
+    assert context.function_name == TEST_WORKER and context.aws_request_id
+    assert recording_lambda.stats()["accepted"] == 1
 
 
-def test_the_function_name_comes_from_configuration(lambda_standin: LambdaStandIn, tmp_path: Path) -> None:
+def test_the_function_name_comes_from_configuration(
+    recording_lambda: RecordingLambdaStandIn, tmp_path: Path
+) -> None:
     env = {
         "SLACK_SIGNING_SECRET": "s" * 20,
         "SLACK_BOT_TOKEN": "xoxb-1",
         "MODEL_URI": str(tmp_path),
-        "WORKER_FUNCTION_NAME": "whoknows-test-worker",
+        "WORKER_FUNCTION_NAME": TEST_WORKER,
     }
     runtime = Runtime.from_settings(parse_settings(env))
     assert isinstance(runtime.dispatcher, LambdaDispatcher)
     runtime.dispatcher.dispatch(_slash())
-    assert len(lambda_standin.wait_idle()) == 1
+    assert len(recording_lambda.wait_idle()) == 1
 
     other = Runtime.from_settings(parse_settings({**env, "WORKER_FUNCTION_NAME": "whoknows-prod-worker"}))
     with pytest.raises(
@@ -273,17 +258,17 @@ def test_lambda_stand_in_down_is_a_one_line_dispatch_failure(
 
     started = time.monotonic()
     with pytest.raises(DispatchFailed) as caught:
-        LambdaDispatcher("whoknows-test-worker").dispatch(_slash())
+        LambdaDispatcher(TEST_WORKER).dispatch(_slash())
 
     message = str(caught.value)
-    assert message == "invoking whoknows-test-worker failed: EndpointConnectionError"
+    assert message == f"invoking {TEST_WORKER} failed: EndpointConnectionError"
     assert "\n" not in message and "secret" not in message
     assert (
         time.monotonic() - started < 5
     )  # connect timeout 1 s, two attempts: the ack stays inside Slack's 3 s
 
 
-def test_oversized_async_payload_is_refused_as_lambda_does(lambda_standin: LambdaStandIn) -> None:
+def test_oversized_async_payload_is_refused_as_lambda_does(recording_lambda: RecordingLambdaStandIn) -> None:
     job = Job.for_slash_command(
         question="x" * (300 * 1024),
         user_id="U1",
@@ -291,8 +276,8 @@ def test_oversized_async_payload_is_refused_as_lambda_does(lambda_standin: Lambd
         trigger_id="t.big",
     )
     with pytest.raises(DispatchFailed, match="RequestTooLargeException"):
-        LambdaDispatcher("whoknows-test-worker").dispatch(job)
-    assert lambda_standin.stats()["accepted"] == 0
+        LambdaDispatcher(TEST_WORKER).dispatch(job)
+    assert recording_lambda.stats()["accepted"] == 0
 
 
 def test_stand_in_retries_a_failing_async_invocation_twice_then_dead_letters_it() -> None:

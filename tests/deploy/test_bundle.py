@@ -14,11 +14,9 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import pytest
 from deploy import bundle
 from export.publish import publish
 from tests.support.dynamodb import Table
+from tests.support.lambda_standin import RecordingLambdaStandIn
 from tests.support.serving import SIGNING_SECRET, signed, slash_body
 from tests.support.slack_standin import SlackStandIn
 
@@ -119,38 +118,12 @@ def test_template_wires_async_retries_to_a_dead_letter_queue(built: tuple[Path, 
     assert not {name for name in api_env if name in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")}
 
 
-class _LambdaStandIn:
-    """Answers Lambda's Invoke API as an async invoke does (202), recording each payload."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.calls.append((self.path, dict(self.headers.items()), body))
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture
-def lambda_standin() -> Iterator[_LambdaStandIn]:
-    standin = _LambdaStandIn()
-    yield standin
-    standin.stop()
+def lambda_standin() -> Iterator[RecordingLambdaStandIn]:
+    """Lambda's Invoke API for the worker's name, recording what the API function hands over."""
+    standin = RecordingLambdaStandIn(WORKER)
+    with standin:
+        yield standin
 
 
 _RUNNER = """
@@ -219,7 +192,7 @@ def _proxy_event(path: str, body: bytes, headers: dict[str, str]) -> dict[str, A
 def test_bundle_smoke_api_acks_and_hands_over_then_worker_answers_from_s3(
     unpacked: Path,
     lambda_runtime: Path,
-    lambda_standin: _LambdaStandIn,
+    lambda_standin: RecordingLambdaStandIn,
     s3_server: str,
     s3_bucket: Any,
     slack_standin: SlackStandIn,
@@ -269,12 +242,13 @@ def test_bundle_smoke_api_acks_and_hands_over_then_worker_answers_from_s3(
         f for f in api["files"] if not f.startswith((str(unpacked), str(lambda_runtime), sys.base_prefix))
     ]
     assert outside == []
-    [(path, call_headers, payload)] = lambda_standin.calls
-    assert path == f"/2015-03-31/functions/{WORKER}/invocations"
-    assert call_headers.get("X-Amz-Invocation-Type") == "Event"
+    [finished] = lambda_standin.wait_idle()
+    assert finished.function_name == WORKER
+    assert lambda_standin.stats()["accepted"] == 1  # counts asynchronous (Event) invocations only
+    [(event, _context)] = lambda_standin.calls
 
     worker_env = {**env, "AWS_LAMBDA_FUNCTION_NAME": WORKER}  # app.py warms the worker up at import
-    worker = _run_in_bundle(unpacked, lambda_runtime, "worker", json.loads(payload), worker_env)
+    worker = _run_in_bundle(unpacked, lambda_runtime, "worker", event, worker_env)
 
     assert worker["result"] == {"outcome": "answered", "job_id": "slash:trig.123"}
     assert [item["status"] for item in idempotency_table.items()] == ["COMPLETED"]

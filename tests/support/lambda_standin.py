@@ -39,16 +39,22 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import SimpleNamespace, TracebackType
 from typing import Any
+
+import pytest
+
+from tests.support.aws import apply_fake_aws_env
 
 Handler = Callable[[Any, Any], Any]
 ASYNC_PAYLOAD_LIMIT = 256 * 1024
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_RETRIES = 2
+TEST_WORKER = "whoknows-test-worker"
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/?]+)/invocations(?:\?.*)?$")
 
 
@@ -297,6 +303,29 @@ def _handler_for(standin: LambdaStandIn) -> type[BaseHTTPRequestHandler]:
                 self._error(400, "InvalidParameterValueException", f"unknown invocation type {kind!r}")
 
     return Handler
+
+
+class RecordingLambdaStandIn(LambdaStandIn):
+    """One function, `name`, that records each invocation's (event, context) in `calls` and
+    answers as the worker does: for tests of the handover itself."""
+
+    def __init__(self, name: str = TEST_WORKER) -> None:
+        self.calls: list[tuple[Any, Any]] = []
+        super().__init__({name: self._record})
+
+    def _record(self, event: Any, context: Any) -> dict[str, str]:
+        self.calls.append((event, context))
+        return {"outcome": "answered"}
+
+
+@pytest.fixture
+def recording_lambda(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[RecordingLambdaStandIn]:
+    """A RecordingLambdaStandIn for TEST_WORKER, boto3 pointed at it with dummy credentials."""
+    standin = RecordingLambdaStandIn()
+    with standin:
+        apply_fake_aws_env(monkeypatch, tmp_path / "absent")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", standin.url)
+        yield standin
 
 
 def main(argv: list[str] | None = None) -> int:
