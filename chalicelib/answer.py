@@ -17,7 +17,6 @@ from concurrent.futures import Future
 from typing import Any
 
 from chalicelib import logs
-from chalicelib.aws_session import LazySession
 from chalicelib.config import ConfigError, Settings, load_settings
 from chalicelib.dispatch import InvalidJob, Job
 from chalicelib.idempotency import DUPLICATE, AnswerOnce, LedgerUnavailable, answer_once_from_settings
@@ -82,14 +81,8 @@ class Worker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Worker:
-        session = LazySession()  # the S3 and DynamoDB clients share one boto3 session's set-up
-        store = ModelStore(settings.model_uri, settings.model_cache_dir, session=session)
-        return cls(
-            settings,
-            ModelHolder(store, settings.model_refresh_seconds),
-            load_directory(settings),
-            answer_once_from_settings(settings, session),
-        )
+        store = ModelStore(settings.model_uri, settings.model_cache_dir, session=settings.aws)
+        return cls(settings, ModelHolder(store, settings.model_refresh_seconds), load_directory(settings))
 
     def handle(self, job: Job, context: Any = None) -> str:
         """Answers `job` once; returns the outcome ("answered", "failed_answered", "duplicate").

@@ -8,6 +8,8 @@ Secrets come from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN) or, as
 parameter names (SLACK_SIGNING_SECRET_PARAM, SLACK_BOT_TOKEN_PARAM), fetched with decryption at first
 use only. They never appear in repr(), logs or error messages. Standard library only at import time:
 the API function imports this module and boto3 is loaded only when an SSM parameter is read.
+Each Settings carries the container's one boto3 session (`aws`, made at its first client), so the
+SSM, Lambda, S3 and DynamoDB clients do not each pay for a session's set-up.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+
+from chalicelib.aws_session import LazySession
 
 DEFAULT_CACHE_DIR = "/tmp/whoknows-models"
 DEFAULT_REFRESH_SECONDS = 300.0
@@ -111,15 +115,13 @@ class Secret:
         return f"Secret({self.name}, from {where})"
 
 
-def _ssm_get_parameter(name: str) -> str:
-    import boto3
-
+def _ssm_get_parameter(name: str, session: LazySession | None = None) -> str:
     # botocore logs every response body at DEBUG, and this one holds the decrypted secret: its
     # parser logger never goes below INFO here, whatever level the operator turns on.
     parser_log = logging.getLogger("botocore.parsers")
     if parser_log.getEffectiveLevel() < logging.INFO:
         parser_log.setLevel(logging.INFO)
-    client = boto3.session.Session().client("ssm")
+    client = (session or LazySession()).client("ssm")
     return client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
 
 
@@ -141,6 +143,8 @@ class Settings:
     idempotency_table: str | None = None
     """DynamoDB table that makes each job answered once across containers; None: per container."""
     idempotency_expiry_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS
+    aws: LazySession = field(default_factory=LazySession, repr=False, compare=False)
+    """The container's one boto3 session: SSM, Lambda, S3 and DynamoDB clients share its set-up."""
 
     @property
     def response_url_hosts(self) -> frozenset[str]:
@@ -156,6 +160,8 @@ def parse_settings(
     """Validates `environ`; raises ConfigError listing every problem found."""
     problems: list[str] = []
     env = {key: value.strip() for key, value in environ.items()}
+    aws = LazySession()
+    fetch_parameter = fetch_parameter or functools.partial(_ssm_get_parameter, session=aws)
 
     def secret(name: str) -> Secret | None:
         value, parameter = env.get(name) or None, env.get(f"{name}_PARAM") or None
@@ -269,6 +275,7 @@ def parse_settings(
         slack_api_base_url=api_base,
         idempotency_table=idempotency_table,
         idempotency_expiry_seconds=idempotency_expiry,
+        aws=aws,
     )
 
 

@@ -28,6 +28,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, Protocol
 
+from chalicelib.aws_session import LazySession
+
 JOB_FORMAT = 1
 KINDS = ("slash", "event", "feedback")
 VERDICTS = ("right", "wrong")
@@ -192,9 +194,10 @@ class Dispatcher(Protocol):
 class LambdaDispatcher:
     """Async invoke of the worker function; its name comes from configuration (WORKER_FUNCTION_NAME)."""
 
-    def __init__(self, function_name: str, client: Any = None) -> None:
+    def __init__(self, function_name: str, client: Any = None, session: LazySession | None = None) -> None:
         self.function_name = function_name
         self._client = client
+        self._session = session or LazySession()
         self._lock = threading.Lock()
 
     def connect(self) -> None:
@@ -204,13 +207,12 @@ class LambdaDispatcher:
     def _lambda(self) -> Any:
         with self._lock:
             if self._client is None:
-                import boto3
                 from botocore.config import Config
 
                 config = Config(
                     connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2}
                 )
-                self._client = boto3.session.Session().client("lambda", config=config)
+                self._client = self._session.client("lambda", config=config)
             return self._client
 
     def dispatch(self, job: Job) -> None:

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalicelib import logs
 
 if TYPE_CHECKING:
-    from chalicelib.aws_session import LazySession
     from chalicelib.config import Settings
 
 _log = logs.get_logger(__name__)
@@ -164,12 +163,10 @@ def table_client_config() -> Any:
     return Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
 
 
-def answer_once_from_settings(settings: Settings, session: LazySession | None = None) -> AnswerOnce:
-    """DynamoDB-backed when IDEMPOTENCY_TABLE is set, else per container.
-
-    `session` shares its set-up with the worker's other clients (chalicelib.aws_session); without
-    it Powertools makes the client from a session of its own."""
+def answer_once_from_settings(settings: Settings) -> AnswerOnce:
+    """DynamoDB-backed when IDEMPOTENCY_TABLE is set (its client made from the container's shared
+    boto3 session, `settings.aws`), else per container."""
     if settings.idempotency_table is None:
         return InMemoryAnswerOnce()
-    client = session.client("dynamodb", config=table_client_config()) if session is not None else None
+    client = settings.aws.client("dynamodb", config=table_client_config())
     return DynamoDBAnswerOnce(settings.idempotency_table, settings.idempotency_expiry_seconds, client=client)

@@ -78,7 +78,7 @@ class Runtime:
             dispatcher = LocalDispatcher(_local_handler)
         elif dispatcher is None:
             assert settings.worker_function_name is not None
-            dispatcher = LambdaDispatcher(settings.worker_function_name)
+            dispatcher = LambdaDispatcher(settings.worker_function_name, session=settings.aws)
         return cls(settings, dispatcher, seen or InMemorySeenEvents())
 
 

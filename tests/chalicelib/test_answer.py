@@ -5,6 +5,7 @@ clicks confirmed to the user through the click's response_url, without a model."
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from chalice.test import Client
 
 from chalicelib import answer, routes
 from chalicelib.answer import CORRUPT_MODEL, NO_MODEL, DeliveryFailed, Worker, run_job
-from chalicelib.config import load_settings, reset_settings
+from chalicelib.config import parse_settings, reset_settings
 from chalicelib.dispatch import Job
 from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG
 from export.publish import publish
@@ -290,8 +291,9 @@ def shared_table(
 
 
 def _container() -> Worker:
-    """A worker as a fresh container builds it: its own model holder, memory and boto3 clients."""
-    return Worker.from_settings(load_settings())
+    """A worker as a fresh container builds it: its own settings, model holder, memory and boto3
+    session."""
+    return Worker.from_settings(parse_settings(os.environ))
 
 
 def _event_job(ts: str = "1700.1") -> Job:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.aws_session import LazySession
 from chalicelib.config import (
     DEFAULT_TEAM_DIRECTORIES,
     ConfigError,
@@ -14,6 +15,9 @@ from chalicelib.config import (
     parse_settings,
     reset_settings,
 )
+from chalicelib.dispatch import LambdaDispatcher
+from chalicelib.routes import Runtime
+from tests.support.aws import apply_fake_aws_env
 
 MINIMAL = {
     "SLACK_SIGNING_SECRET": "s3cr3t-value",
@@ -122,22 +126,24 @@ def test_ssm_failure_names_the_parameter_not_the_cause_details() -> None:
         settings.bot_token.get()
 
 
-def test_ssm_parameter_is_fetched_with_boto3_decryption(monkeypatch: pytest.MonkeyPatch) -> None:
-    import boto3
-    from moto import mock_aws
+def test_ssm_parameter_is_fetched_with_decryption_through_the_shared_session(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_server: str
+) -> None:
+    apply_fake_aws_env(monkeypatch, tmp_path / "absent", SSM=moto_server)
+    LazySession().client("ssm").put_parameter(Name="/wk/signing", Value="from-ssm", Type="SecureString")
+    env = {**MINIMAL, "SLACK_SIGNING_SECRET_PARAM": "/wk/signing", "DISPATCH_MODE": "lambda"}
+    env["WORKER_FUNCTION_NAME"] = "whoknows-test-worker"
+    del env["SLACK_SIGNING_SECRET"]
+    settings = parse_settings(env)
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        boto3.client("ssm").put_parameter(Name="/wk/signing", Value="from-ssm", Type="SecureString")
-        env = {**MINIMAL, "SLACK_SIGNING_SECRET_PARAM": "/wk/signing"}
-        del env["SLACK_SIGNING_SECRET"]
-
-        assert parse_settings(env).signing_secret.get() == "from-ssm"
+    assert settings.signing_secret.get() == "from-ssm"
+    # The API function's other client, the Lambda one, is built from the same session's set-up.
+    dispatcher = Runtime.from_settings(settings).dispatcher
+    assert isinstance(dispatcher, LambdaDispatcher)
+    dispatcher.connect()
+    loader = settings.aws._session._session.get_component("data_loader")
+    assert dispatcher._client._loader is loader
+    assert parse_settings(env).aws is not settings.aws  # one session per container's settings
 
 
 def test_load_settings_is_cached_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:
