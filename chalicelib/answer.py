@@ -63,6 +63,29 @@ def user_message_for(error: Exception) -> str:
     return INTERNAL
 
 
+class ColdLoad:
+    """A new container's first model load, on a thread from the moment the worker is built.
+
+    What follows on the caller's thread (Powertools and the DynamoDB client, the job's claim) then
+    overlaps with the model's reads from S3 and with onnxruntime's session set-up, most of which
+    runs without the GIL; the TLS context the answer is posted with is built on a second thread
+    (OpenSSL reads its CA bundle without the GIL too). The first `result()` gets the outcome,
+    failure included, exactly once; later jobs ask the holder themselves.
+    """
+
+    def __init__(self, holder: ModelHolder) -> None:
+        self._timings = logs.Timings()
+        self._model = in_background(lambda: holder.get(self._timings), "whoknows-model-load")
+        in_background(tls_context, "whoknows-tls")
+
+    def result(self, timings: logs.Timings) -> LoadedModel:
+        """Waits for the load; its phase timings join the job's, whether it worked or not."""
+        try:
+            return self._model.result()
+        finally:
+            timings.update(self._timings)
+
+
 class Worker:
     def __init__(
         self,
@@ -70,10 +93,12 @@ class Worker:
         holder: ModelHolder,
         directory: TeamDirectory,
         once: AnswerOnce | None = None,
+        cold_load: ColdLoad | None = None,
     ) -> None:
         self.settings = settings
         self.holder = holder
         self.directory = directory
+        self._cold_load = cold_load
         self.once = once or answer_once_from_settings(settings)
         self._web_client: Any = None
         self._checked_version: str | None = None
@@ -81,18 +106,26 @@ class Worker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Worker:
+        """Starts loading the model before the idempotency layer is built (see ColdLoad)."""
         store = ModelStore(settings.model_uri, settings.model_cache_dir, session=settings.aws)
-        return cls(settings, ModelHolder(store, settings.model_refresh_seconds), load_directory(settings))
+        holder = ModelHolder(store, settings.model_refresh_seconds)
+        return cls(settings, holder, load_directory(settings), cold_load=ColdLoad(holder))
+
+    def model(self, timings: logs.Timings) -> LoadedModel:
+        """The model to answer with: the cold load's outcome the first time, the holder's after."""
+        with self._lock:
+            cold_load, self._cold_load = self._cold_load, None
+        if cold_load is not None:
+            return cold_load.result(timings)
+        return self.holder.get(timings)
 
     def handle(self, job: Job, context: Any = None) -> str:
         """Answers `job` once; returns the outcome ("answered", "failed_answered", "duplicate").
 
         `context` is the Lambda context: its remaining time bounds the job's in-progress claim.
         """
-        timings = logs.Timings()
-        model = self._model_for(job, timings)
         try:
-            outcome = self.once.run(job.job_id, lambda: self._answer(job, timings, model), context)
+            outcome = self.once.run(job.job_id, lambda: self._answer(job), context)
         except LedgerUnavailable as error:
             logs.error(_log, "idempotency_unavailable", job_id=job.job_id, error=str(error))
             raise DeliveryFailed(str(error)) from error
@@ -100,23 +133,12 @@ class Worker:
             logs.info(_log, "job_duplicate", job_id=job.job_id, origin_request_id=job.request_id)
         return outcome
 
-    def _model_for(self, job: Job, timings: logs.Timings) -> Callable[[], LoadedModel]:
-        """How the job gets its model. Cold, the load starts now on a thread, as does the TLS
-        context the answer is posted with: the job's claim (a DynamoDB round trip), the model's
-        load and the CA bundle's (read without the GIL) overlap instead of queueing. Errors
-        surface where the model is used."""
-        if job.kind == "feedback":
-            return self.holder.get  # never called: a feedback job needs no model
-        if self.holder.loaded:
-            return lambda: self.holder.get(timings)
-        in_background(tls_context, "whoknows-tls")
-        return in_background(lambda: self.holder.get(timings), "whoknows-model-load").result
-
-    def _answer(self, job: Job, timings: logs.Timings, model: Callable[[], LoadedModel]) -> str:
+    def _answer(self, job: Job) -> str:
         """Composes and posts; raises DeliveryFailed (so the claim is dropped) when posting fails."""
+        timings = logs.Timings()
         fields: dict[str, Any] = {"job_id": job.job_id, "kind": job.kind, "origin_request_id": job.request_id}
         try:
-            message, outcome = self._compose(job, timings, fields, model)
+            message, outcome = self._compose(job, timings, fields)
             with timings.measure("post"):
                 self._deliver(job, message)
         except Exception as error:
@@ -125,13 +147,11 @@ class Worker:
         logs.info(_log, "job_done", outcome=outcome, **fields, **timings)
         return outcome
 
-    def _compose(
-        self, job: Job, timings: logs.Timings, fields: dict[str, Any], get_model: Callable[[], LoadedModel]
-    ) -> tuple[SlackMessage, str]:
+    def _compose(self, job: Job, timings: logs.Timings, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
         if job.kind == "feedback":
             return self._confirm_feedback(job, fields)
         try:
-            model = get_model()
+            model = self.model(timings)
         except Exception as error:
             logs.error(
                 _log, "model_unavailable", error=f"{type(error).__name__}: {error}", **fields, **timings
@@ -251,11 +271,10 @@ def warm_up() -> None:
     timings = logs.Timings()
     try:
         with timings.measure("warm_up"):
-            from chalicelib import predictor  # noqa: F401  (numpy + onnxruntime)
-            from chalicelib.slack import post  # noqa: F401
+            worker = get_worker()  # the model starts loading on a thread (ColdLoad)
+            from chalicelib.slack import post  # noqa: F401  (meanwhile)
 
-            tls_context()
-            get_worker().holder.get(timings)
+            worker.model(timings)
     except Exception as error:
         logs.warning(_log, "warm_up_failed", error=f"{type(error).__name__}: {error}", **timings)
         return
