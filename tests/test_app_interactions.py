@@ -211,13 +211,16 @@ def test_misconfiguration_answers_200_not_a_5xx(
 
 
 def test_the_slack_app_manifest_sends_clicks_to_this_route() -> None:
-    """Interactivity on, its URL a placeholder deploy.sh fills (as it fills the other two)."""
+    """Interactivity on, its URL a placeholder deploy.sh fills from the stack's outputs (as it fills
+    the other two)."""
     repo = Path(__file__).resolve().parent.parent
     template = (repo / "deploy" / "slack-app-manifest.template.json").read_text()
     deploy = (repo / "deploy" / "deploy.sh").read_text()
     interactivity = json.loads(template)["settings"]["interactivity"]
 
     assert interactivity == {"is_enabled": True, "request_url": "${SLACK_INTERACTIONS_URL}"}
-    assert 'SLACK_INTERACTIONS_URL="$BASE' + PATH + '"' in deploy
+    outputs = json.loads((repo / "deploy" / "merge-template.json").read_text())["Outputs"]
+    assert 'SLACK_INTERACTIONS_URL="$(stack_output SlackInteractionsURL)"' in deploy
+    assert outputs["SlackInteractionsURL"]["Value"]["Fn::Sub"].endswith("/api" + PATH)
     for name in re.findall(r"\$\{([A-Z_]+)\}", template):
         assert f'"{name}"' in deploy, f"deploy.sh does not substitute {name}"
