@@ -61,6 +61,19 @@ def verdict(value: float, target: float) -> str:
     return "meets" if value <= target else "MISSES"
 
 
+def calibration_ms(repeats: int = 5) -> float:
+    """The median time of a fixed pure-Python loop: this VM's speed drifts by up to ±40 % between
+    minutes, so each result records how fast the machine was when it was written."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        times.append((time.perf_counter() - start) * 1e3)
+    return round(statistics.median(times), 1)
+
+
 def environment() -> dict[str, Any]:
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -68,6 +81,7 @@ def environment() -> dict[str, Any]:
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
+        "calibration_ms": calibration_ms(),
     }
 
 
@@ -75,9 +89,10 @@ def write_results(name: str, data: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"benchmark": name, "environment": environment(), **data}, indent=2) + "\n")
+    env = environment()
+    tmp.write_text(json.dumps({"benchmark": name, "environment": env, **data}, indent=2) + "\n")
     os.replace(tmp, path)
-    print(f"\nwrote {path.relative_to(REPO)}")
+    print(f"\nwrote {path.relative_to(REPO)} (machine speed: calibration loop {env['calibration_ms']} ms)")
     return path
 
 

@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -210,59 +211,17 @@ def worker_cold(
     tag: str,
     extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    import subprocess
-
-    import boto3
-
-    from chalicelib.dispatch import Job
-    from export.publish import publish
-
-    client = boto3.client("s3", endpoint_url=s3["AWS_ENDPOINT_URL_S3"], region_name=s3["AWS_DEFAULT_REGION"])
-    bucket = f"whoknows-bench-{tag}"
-    client.create_bucket(Bucket=bucket)
-    publish(model_dir, f"s3://{bucket}/models", client)
+    model_uri = publish_model(model_dir, s3, tag)
     model_bytes = (model_dir / "model.onnx").stat().st_size
     to_answer, wall_ms, children = [], [], []
     for i in range(runs):
-        cache = work / f"cache-{tag}-{i}"  # empty /tmp, as in a new Lambda container
         extra = {} if tag == "sample" else {"TEAM_DIRECTORY": ""}
-        env = {
-            **os.environ,
-            **serving_env(f"s3://{bucket}/models", cache, slack.host, **extra),
-            **s3,
-            **(extra_env or {}),
-        }
-        job = Job.for_slash_command(
-            question=questions[i % len(questions)],
-            user_id="U0001",
-            response_url=slack.response_url(f"w-{tag}-{i}"),
-            trigger_id=f"w.{tag}.{i}",
+        env = {**serving_env(model_uri, work, slack.host, **extra), **s3, **(extra_env or {})}
+        answered, exited, child = cold_worker_run(
+            REPO, env, questions[i % len(questions)], slack, work, f"{tag}-{i}"
         )
-        job_file = work / f"job-{tag}-{i}.json"
-        job_file.write_text(json.dumps(job.to_dict()))
-        before = len(slack.accepted)
-        start = time.monotonic()
-        done = subprocess.run(
-            [PYTHON, "-m", "bench._cold_probe", "worker", str(job_file)],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        exited = time.monotonic()
-        if done.returncode != 0:
-            raise RuntimeError(f"worker probe failed:\n{done.stderr[-3000:]}")
-        child = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
-        assert child["ok"], (child, done.stderr[-2000:])
-        for line in done.stderr.splitlines():
-            if '"job_done"' in line:
-                logged = json.loads(line)
-                child["logged_ms"] = {k: v for k, v in logged.items() if k.endswith("_ms")}
-        answer = slack.wait_for(before + 1, timeout=10)[-1]
-        to_answer.append((answer.at - start) * 1e3)
-        wall_ms.append((exited - start) * 1e3)
+        to_answer.append(answered)
+        wall_ms.append(exited)
         children.append(child)
     return {
         "runs": runs,
@@ -278,6 +237,60 @@ def worker_cold(
         "maxrss_mb": percentiles([c["maxrss_kb"] / 1024 for c in children]),
         "ru_maxrss_mb_inherited": percentiles([c["ru_maxrss_kb"] / 1024 for c in children]),
     }
+
+
+def publish_model(model_dir: Path, s3: dict[str, str], tag: str) -> str:
+    """Publishes `model_dir` with export.publish to a new bucket on the S3 endpoint; its MODEL_URI."""
+    import boto3
+
+    from export.publish import publish
+
+    client = boto3.client("s3", endpoint_url=s3["AWS_ENDPOINT_URL_S3"], region_name=s3["AWS_DEFAULT_REGION"])
+    bucket = f"whoknows-bench-{tag}"
+    client.create_bucket(Bucket=bucket)
+    publish(model_dir, f"s3://{bucket}/models", client)
+    return f"s3://{bucket}/models"
+
+
+def cold_worker_run(
+    repo: Path, env: dict[str, str], question: str, slack: Any, work: Path, name: str
+) -> tuple[float, float, dict[str, Any]]:
+    """One fresh worker interpreter from `repo` answering one slash job: (spawn -> answer posted ms,
+    spawn -> exit ms, the probe's own figures). An empty model cache, as in a new Lambda container.
+    """
+    from chalicelib.dispatch import Job
+
+    job = Job.for_slash_command(
+        question=question,
+        user_id="U0001",
+        response_url=slack.response_url(f"w-{name}"),
+        trigger_id=f"w.{name}",
+    )
+    job_file = work / f"job-{name}.json"
+    job_file.write_text(json.dumps(job.to_dict()))
+    env = {**os.environ, **env, "MODEL_CACHE_DIR": str(work / f"cache-{name}"), "PYTHONPATH": str(repo)}
+    before = len(slack.accepted)
+    start = time.monotonic()
+    done = subprocess.run(
+        [PYTHON, "-m", "bench._cold_probe", "worker", str(job_file)],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    exited = time.monotonic()
+    if done.returncode != 0:
+        raise RuntimeError(f"worker probe failed:\n{done.stderr[-3000:]}")
+    child = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+    assert child["ok"], (child, done.stderr[-2000:])
+    for line in done.stderr.splitlines():
+        if '"job_done"' in line:
+            logged = json.loads(line)
+            child["logged_ms"] = {k: v for k, v in logged.items() if k.endswith("_ms")}
+    answer = slack.wait_for(before + 1, timeout=10)[-1]
+    return (answer.at - start) * 1e3, (exited - start) * 1e3, child
 
 
 def warm_predict(model_file: Path, questions: list[str], n: int) -> dict[str, Any]:

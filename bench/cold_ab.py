@@ -1,0 +1,123 @@
+"""Worker cold start: this checkout against another revision, run by run in turn.
+
+This VM's speed drifts by up to ±40 % between minutes, so two cold-start figures taken minutes
+apart cannot show a 10 % change. Here bench.serving's (d) probe runs alternately from a git
+worktree of `--baseline` and from this checkout, against one moto S3 server and one Slack
+stand-in, so drift hits both alike. Both trees use this checkout's probe (`bench/_cold_probe.py`,
+`bench/rss.py`) and are byte-compiled first, as the bundle ships them.
+
+    python -m bench.cold_ab --baseline REV [--model DIR] [--runs 12] [--idempotency]
+
+Without --model the embedded sample is trained first. --idempotency sets IDEMPOTENCY_TABLE, as
+deployed (the job is claimed in moto's DynamoDB first). Prints a table, writes results/cold_ab.json
+(cold_ab-idempotency.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.common import REPO, percentiles, print_table, write_results
+from bench.serving import cold_worker_run, idempotency_table, publish_model, sample_questions, serving_env
+
+
+def _worktree(revision: str, where: Path) -> Path:
+    tree = where / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), revision], cwd=REPO, check=True)
+    for probe in ("_cold_probe.py", "rss.py"):
+        shutil.copy2(REPO / "bench" / probe, tree / "bench" / probe)
+    return tree
+
+
+def _compile(tree: Path) -> None:
+    compileall.compile_dir(tree / "chalicelib", quiet=1)
+    compileall.compile_file(tree / "app.py", quiet=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cold_ab", description=__doc__.split("\n")[0])
+    parser.add_argument("--baseline", required=True, help="a git revision to compare with this checkout")
+    parser.add_argument("--model", type=Path, help="a trained model folder (default: train the sample)")
+    parser.add_argument("--runs", type=int, default=12, help="cold starts per tree")
+    parser.add_argument("--idempotency", action="store_true", help="claim each job in DynamoDB, as deployed")
+    args = parser.parse_args(argv)
+
+    from moto.server import ThreadedMotoServer
+
+    from export.sample import SAMPLE_TICKETS
+    from export.train import train
+    from tests.support.aws import fake_aws_env
+    from tests.support.slack_standin import SlackStandIn
+
+    with tempfile.TemporaryDirectory(prefix="whoknows-bench-cold-ab-") as tmp:
+        work = Path(tmp)
+        model = args.model
+        if model is None:
+            model = work / "sample-model"
+            train(SAMPLE_TICKETS, model, min_tickets_per_team=5, progress=False)
+        trees = {"baseline": _worktree(args.baseline, work), "this checkout": REPO}
+        try:
+            for tree in trees.values():
+                _compile(tree)
+            moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            moto.start()
+            host, port = moto.get_host_and_port()
+            s3 = fake_aws_env(work / "aws-absent", S3=f"http://{host}:{port}")
+            for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+                os.environ.pop(name, None)
+            os.environ.update(s3)
+            try:
+                with SlackStandIn() as slack:
+                    # A real model's teams are not the sample directory's: no directory, as in (d).
+                    extra = {"TEAM_DIRECTORY": ""} if args.model else {}
+                    env = {**serving_env(publish_model(model, s3, "ab"), work, slack.host, **extra), **s3}
+                    if args.idempotency:
+                        env["IDEMPOTENCY_TABLE"] = idempotency_table(s3)
+                        env["AWS_ENDPOINT_URL_DYNAMODB"] = s3["AWS_ENDPOINT_URL_S3"]
+                    questions = sample_questions()
+                    spawn_to_answer: dict[str, list[float]] = {name: [] for name in trees}
+                    for i in range(args.runs * len(trees)):
+                        name = list(trees)[i % len(trees)]
+                        answered, _, _ = cold_worker_run(
+                            trees[name], env, questions[i % len(questions)], slack, work, f"ab-{i}"
+                        )
+                        spawn_to_answer[name].append(answered)
+            finally:
+                moto.stop()
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(trees["baseline"])], cwd=REPO, check=False
+            )
+
+    stats = {name: percentiles(values) for name, values in spawn_to_answer.items()}
+    base, this = stats["baseline"]["p50"], stats["this checkout"]["p50"]
+    rows: list[tuple[Any, ...]] = [
+        (f"{name} ({args.baseline if name == 'baseline' else 'working tree'})", s["p50"], s["min"], s["max"])
+        for name, s in stats.items()
+    ]
+    title = "worker cold start, spawn -> answer posted" + (" (idempotency table)" if args.idempotency else "")
+    print_table(title, ("tree", "p50 ms", "min ms", "max ms"), rows)
+    print(f"median change: {this - base:+.0f} ms ({(this - base) / base:+.1%})")
+    write_results(
+        "cold_ab-idempotency" if args.idempotency else "cold_ab",
+        {
+            "baseline": args.baseline,
+            "model": str(args.model or "embedded sample"),
+            "idempotency": args.idempotency,
+            "runs_per_tree": args.runs,
+            "spawn_to_answer_ms": stats,
+            "median_change_ms": this - base,
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
