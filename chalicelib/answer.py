@@ -63,20 +63,24 @@ def user_message_for(error: Exception) -> str:
     return INTERNAL
 
 
+COLD_LOAD_THREADS = ("whoknows-model-load", "whoknows-tls")
+"""The names of a cold load's threads (tests wait for them so that none outlives its test)."""
+
+
 class ColdLoad:
     """A new container's first model load, on a thread from the moment the worker is built.
 
     What follows on the caller's thread (Powertools and the DynamoDB client, the job's claim) then
     overlaps with the model's reads from S3 and with onnxruntime's session set-up, most of which
     runs without the GIL; the TLS context the answer is posted with is built on a second thread
-    (OpenSSL reads its CA bundle without the GIL too). The first `result()` gets the outcome,
+    (OpenSSL reads its CA bundle without the GIL too). The first job's model gets the outcome,
     failure included, exactly once; later jobs ask the holder themselves.
     """
 
     def __init__(self, holder: ModelHolder) -> None:
         self._timings = logs.Timings()
-        self._model = in_background(lambda: holder.get(self._timings), "whoknows-model-load")
-        in_background(tls_context, "whoknows-tls")
+        self._model = in_background(lambda: holder.get(self._timings), COLD_LOAD_THREADS[0])
+        in_background(tls_context, COLD_LOAD_THREADS[1])
 
     def result(self, timings: logs.Timings) -> LoadedModel:
         """Waits for the load; its phase timings join the job's, whether it worked or not."""
@@ -113,11 +117,15 @@ class Worker:
 
     def model(self, timings: logs.Timings) -> LoadedModel:
         """The model to answer with: the cold load's outcome the first time, the holder's after."""
-        with self._lock:
-            cold_load, self._cold_load = self._cold_load, None
+        cold_load = self._take_cold_load()
         if cold_load is not None:
             return cold_load.result(timings)
         return self.holder.get(timings)
+
+    def _take_cold_load(self) -> ColdLoad | None:
+        with self._lock:
+            cold_load, self._cold_load = self._cold_load, None
+        return cold_load
 
     def handle(self, job: Job, context: Any = None) -> str:
         """Answers `job` once; returns the outcome ("answered", "failed_answered", "duplicate").
@@ -129,6 +137,11 @@ class Worker:
         except LedgerUnavailable as error:
             logs.error(_log, "idempotency_unavailable", job_id=job.job_id, error=str(error))
             raise DeliveryFailed(str(error)) from error
+        finally:
+            # The cold load's outcome is for the job that started it. When that job needed no model
+            # (a feedback click, a duplicate), a later question must not inherit a failure from
+            # before it arrived: it asks the holder, which keeps a model the load did get.
+            self._take_cold_load()
         if outcome == DUPLICATE:
             logs.info(_log, "job_duplicate", job_id=job.job_id, origin_request_id=job.request_id)
         return outcome

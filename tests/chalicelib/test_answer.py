@@ -260,6 +260,7 @@ def test_slash_command_to_answer_through_chalice_in_local_mode(
         )
         ack_seconds = time.perf_counter() - started
         [post] = slack.wait_for(1, timeout=20)
+        routes.get_runtime().dispatcher.join()  # the job logs after posting: not into the next test
 
     assert ack.status_code == 200
     assert "Looking for who knows" in json.loads(ack.body)["text"]
@@ -637,3 +638,15 @@ def test_the_s3_and_dynamodb_clients_share_one_boto3_session(
     # A session's loader holds the parsed endpoint and service files its clients were built from.
     assert s3._loader is table._loader
     assert other.holder._store._source._client._loader is not s3._loader
+
+
+def test_a_later_question_does_not_inherit_a_cold_load_failure_from_before_it(
+    worker_env: dict[str, Any], sample_model_dir: Path
+) -> None:
+    slack: SlackStandIn = worker_env["slack"]
+    worker = _container()  # nothing published yet: its cold load fails
+
+    assert worker.handle(Job.from_dict(_feedback_job(slack))) == "answered"  # needs no model
+    _publish(worker_env, sample_model_dir)
+    assert worker.handle(Job.from_dict(_slash_job(slack, n=2))) == "answered"
+    assert NO_MODEL not in slack.wait_for(2)[-1].body["text"]

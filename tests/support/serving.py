@@ -135,6 +135,18 @@ def capture_json_logs() -> Any:
         logs.root.removeHandler(logs.handler)
 
 
+@pytest.fixture(autouse=True)
+def no_cold_load_outlives_its_test() -> Any:
+    """A worker loads its first model on threads (chalicelib.answer.ColdLoad). A test that built a
+    worker without asking for its model waits for them here, so they cannot log into other tests."""
+    from chalicelib.answer import COLD_LOAD_THREADS
+
+    yield
+    for thread in threading.enumerate():
+        if thread.name in COLD_LOAD_THREADS:
+            thread.join(30)
+
+
 @pytest.fixture
 def json_logs() -> Any:
     """chalicelib's JSON log lines during the test, parsed."""
