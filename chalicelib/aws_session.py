@@ -1,10 +1,10 @@
-"""One boto3 session for all of a worker's AWS clients.
+"""One boto3 session per container for all of its AWS clients (`Settings.aws`).
 
 Every boto3 Session parses botocore's endpoint, partition and default-configuration files and lists
-its service models again before its first client: ~100 ms of a cold start (bench.serving (d)).
-Clients made from one session share that work, so the worker's S3 and DynamoDB clients come from
-here. boto3 is imported at the first client, never before: a worker serving a local model without
-an idempotency table, and the API function, never load it.
+its service models again before its first client: ~100 ms of CPU per session (bench.serving (d)).
+Clients made from one session share that work: the worker's S3, DynamoDB and SSM clients, the API
+function's SSM and Lambda clients. boto3 is imported at the first client, never before: an API
+function with its secrets in the environment and local dispatch never loads it.
 """
 
 from __future__ import annotations
