@@ -274,8 +274,8 @@ def get_worker() -> Worker:
 
 
 def warm_up() -> None:
-    """Lambda's init phase, worker function only (see app.py): the imports, clients and model the
-    first job needs, done before any job arrives.
+    """Lambda's init phase, worker function only (see app.py): the imports, clients, bot token and
+    model the first job needs, done before any job arrives.
 
     AWS's advice is to initialise outside the handler, and the init phase runs with more CPU than
     a small function's invocations get. Nothing here is required: a failure is logged and left to
@@ -284,9 +284,11 @@ def warm_up() -> None:
     timings = logs.Timings()
     try:
         with timings.measure("warm_up"):
-            worker = get_worker()  # the model starts loading on a thread (ColdLoad)
-            from chalicelib.slack import post  # noqa: F401  (meanwhile)
+            worker = get_worker()  # the model starts loading on a thread (ColdLoad); meanwhile:
+            from chalicelib.slack import post  # noqa: F401
 
+            with timings.measure("bot_token"):  # @-mention answers need it: an SSM call if kept there
+                worker.settings.bot_token.get()
             worker.model(timings)
     except Exception as error:
         logs.warning(_log, "warm_up_failed", error=f"{type(error).__name__}: {error}", **timings)

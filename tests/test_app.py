@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from chalicelib.slack.verify import sign_request
+from tests.support.aws import fake_aws_env
 from tests.support.lambda_standin import TEST_WORKER, RecordingLambdaStandIn
 from tests.support.serving import (
     BOT_USER,
@@ -387,6 +389,46 @@ def test_the_worker_function_loads_its_model_in_the_init_phase(
     assert "onnxruntime" in heavy.split(",")
     assert loaded == "True"
     assert '"event": "warm_up_done"' in stderr
+
+
+def test_the_worker_reads_its_bot_token_from_ssm_in_the_init_phase(
+    tmp_path: Path, sample_model_dir: Path, moto_server: str
+) -> None:
+    aws = fake_aws_env(tmp_path / "absent", SSM=moto_server)
+    ssm = boto3.session.Session().client(
+        "ssm",
+        endpoint_url=moto_server,
+        region_name=aws["AWS_DEFAULT_REGION"],
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+    )
+    ssm.put_parameter(Name="/wk/init-bot-token", Value="xoxb-from-ssm", Type="SecureString", Overwrite=True)
+    env = base_env(tmp_path, MODEL_URI=str(sample_model_dir), SLACK_BOT_TOKEN_PARAM="/wk/init-bot-token")
+    del env["SLACK_BOT_TOKEN"]
+    code = (
+        "import app\n"
+        "from chalicelib import answer\n"
+        "print(answer._worker.settings.bot_token._value == 'xoxb-from-ssm')\n"  # read, not printed
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={
+            "PATH": os.environ["PATH"],
+            **aws,
+            **env,
+            "AWS_LAMBDA_FUNCTION_NAME": "whoknows-dev-worker",
+            "WORKER_FUNCTION_NAME": "whoknows-dev-worker",
+        },
+    )
+    assert result.stdout.strip() == "True"
+    done = [json.loads(line) for line in result.stderr.splitlines() if '"warm_up_done"' in line]
+    assert len(done) == 1 and "bot_token_ms" in done[0]
+    assert "xoxb-from-ssm" not in result.stderr
 
 
 def test_on_lambda_the_api_function_prepares_its_handover_before_the_first_request(tmp_path: Path) -> None:
