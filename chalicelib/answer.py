@@ -235,7 +235,11 @@ class Worker:
 
 
 def in_background[T](work: Callable[[], T], name: str) -> Future[T]:
-    """Runs `work` on a daemon thread; its result or exception waits in the future."""
+    """Runs `work` on a thread; its result or exception waits in the future.
+
+    Not a daemon: the interpreter waits for it before exiting. A daemon thread still inside
+    OpenSSL or onnxruntime while the process shut down crashed it (SIGSEGV, seen in a test whose
+    worker exited right after a failed warm-up)."""
     future: Future[T] = Future()
 
     def run() -> None:
@@ -244,7 +248,7 @@ def in_background[T](work: Callable[[], T], name: str) -> Future[T]:
         except BaseException as error:  # handed to whoever asks for the result
             future.set_exception(error)
 
-    threading.Thread(target=run, name=name, daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=False).start()
     return future
 
 
