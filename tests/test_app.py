@@ -491,3 +491,17 @@ def test_lambda_mode_invokes_the_configured_worker_asynchronously(
     assert recording_lambda.stats()["accepted"] == 1
     [(event, _context)] = recording_lambda.calls
     assert event["job_id"] == "slash:trig.123"
+
+
+def test_what_import_built_is_frozen_out_of_garbage_collection() -> None:
+    code = "import gc, app\nprint(gc.get_freeze_count())\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={"PATH": os.environ["PATH"]},
+    )
+    assert int(result.stdout) > 10_000  # chalice, slack_sdk and chalicelib's objects, at least
