@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import os
 import shutil
 import subprocess
 import tempfile
@@ -25,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO, percentiles, print_table, write_results
-from bench.serving import cold_worker_run, idempotency_table, publish_model, sample_questions, serving_env
+from bench.serving import (
+    cold_worker_run,
+    idempotency_table,
+    local_aws,
+    publish_model,
+    sample_questions,
+    serving_env,
+)
 
 
 def _worktree(revision: str, where: Path) -> Path:
@@ -49,11 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idempotency", action="store_true", help="claim each job in DynamoDB, as deployed")
     args = parser.parse_args(argv)
 
-    from moto.server import ThreadedMotoServer
-
     from export.sample import SAMPLE_TICKETS
     from export.train import train
-    from tests.support.aws import fake_aws_env
     from tests.support.slack_standin import SlackStandIn
 
     with tempfile.TemporaryDirectory(prefix="whoknows-bench-cold-ab-") as tmp:
@@ -66,31 +69,21 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for tree in trees.values():
                 _compile(tree)
-            moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            moto.start()
-            host, port = moto.get_host_and_port()
-            s3 = fake_aws_env(work / "aws-absent", S3=f"http://{host}:{port}")
-            for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-                os.environ.pop(name, None)
-            os.environ.update(s3)
-            try:
-                with SlackStandIn() as slack:
-                    # A real model's teams are not the sample directory's: no directory, as in (d).
-                    extra = {"TEAM_DIRECTORY": ""} if args.model else {}
-                    env = {**serving_env(publish_model(model, s3, "ab"), work, slack.host, **extra), **s3}
-                    if args.idempotency:
-                        env["IDEMPOTENCY_TABLE"] = idempotency_table(s3)
-                        env["AWS_ENDPOINT_URL_DYNAMODB"] = s3["AWS_ENDPOINT_URL_S3"]
-                    questions = sample_questions()
-                    spawn_to_answer: dict[str, list[float]] = {name: [] for name in trees}
-                    for i in range(args.runs * len(trees)):
-                        name = list(trees)[i % len(trees)]
-                        answered, _, _ = cold_worker_run(
-                            trees[name], env, questions[i % len(questions)], slack, work, f"ab-{i}"
-                        )
-                        spawn_to_answer[name].append(answered)
-            finally:
-                moto.stop()
+            with local_aws(work) as s3, SlackStandIn() as slack:
+                # A real model's teams are not the sample directory's: no directory, as in (d).
+                extra = {"TEAM_DIRECTORY": ""} if args.model else {}
+                env = {**serving_env(publish_model(model, s3, "ab"), work, slack.host, **extra), **s3}
+                if args.idempotency:
+                    env["IDEMPOTENCY_TABLE"] = idempotency_table(s3)
+                    env["AWS_ENDPOINT_URL_DYNAMODB"] = s3["AWS_ENDPOINT_URL_S3"]
+                questions = sample_questions()
+                spawn_to_answer: dict[str, list[float]] = {name: [] for name in trees}
+                for i in range(args.runs * len(trees)):
+                    name = list(trees)[i % len(trees)]
+                    answered, _, _ = cold_worker_run(
+                        trees[name], env, questions[i % len(questions)], slack, work, f"ab-{i}"
+                    )
+                    spawn_to_answer[name].append(answered)
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(trees["baseline"])], cwd=REPO, check=False

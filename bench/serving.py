@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,27 @@ def worker_cold(
     }
 
 
+@contextlib.contextmanager
+def local_aws(work: Path) -> Iterator[dict[str, str]]:
+    """A moto server on 127.0.0.1 (S3, DynamoDB) with this process's environment pointed at it
+    (dummy credentials, no profile); yields those variables for the probes' environments too."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.support.aws import fake_aws_env
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    try:
+        host, port = moto.get_host_and_port()
+        aws = fake_aws_env(work / "aws-absent", S3=f"http://{host}:{port}")
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            os.environ.pop(name, None)
+        os.environ.update(aws)
+        yield aws
+    finally:
+        moto.stop()
+
+
 def publish_model(model_dir: Path, s3: dict[str, str], tag: str) -> str:
     """Publishes `model_dir` with export.publish to a new bucket on the S3 endpoint; its MODEL_URI."""
     import boto3
@@ -403,11 +425,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.serving: {args.real_model} has no model.onnx")
         return 1
 
-    from moto.server import ThreadedMotoServer
-
     from export.sample import SAMPLE_TICKETS
     from export.train import train
-    from tests.support.aws import fake_aws_env
     from tests.support.slack_standin import SlackStandIn
 
     # As deployed: the bundle ships bytecode for these (deploy/bundle.py), so the cold starts below
@@ -422,17 +441,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trained the sample model in {time.perf_counter() - t:.1f} s -> {sample_dir}")
         questions = sample_questions()
 
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        moto.start()
-        host, port = moto.get_host_and_port()
-        s3 = fake_aws_env(work / "aws-absent", S3=f"http://{host}:{port}")
-        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-            os.environ.pop(name, None)
-        os.environ.update(s3)
         results: dict[str, Any] = {"targets": TARGETS}
         quiet = open(os.devnull, "w")  # noqa: SIM115 - JSON log lines (still formatted: part of the cost)
         try:
-            with SlackStandIn() as slack, contextlib.redirect_stderr(quiet):
+            with local_aws(work) as s3, SlackStandIn() as slack, contextlib.redirect_stderr(quiet):
                 env = serving_env(str(sample_dir), work / "cache-local", slack.host)
                 results["ack_inprocess"] = ack_inprocess(env, slack, questions, n_ack)
                 print("(a) done", flush=True)
@@ -465,7 +477,6 @@ def main(argv: list[str] | None = None) -> int:
                 results["models"][tag] = {"worker_cold": cold}
                 print(f"(d, f) {tag} done", flush=True)
         finally:
-            moto.stop()
             quiet.close()
 
     a, b, c = results["ack_inprocess"], results["ack_http"], results["api_cold"]

@@ -334,15 +334,26 @@ def test_channel_messages_and_other_envelopes_get_2xx_without_work(
 # --- handover and import weight ---------------------------------------------------------------
 
 
+def _fresh_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs `code` in a new interpreter from the repo root; `env` replaces the environment (PATH kept)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=None if env is None else {"PATH": os.environ["PATH"], **env},
+    )
+
+
 def test_importing_the_api_app_loads_no_numpy_or_onnxruntime() -> None:
     code = (
         "import sys, app\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'onnxruntime'))\n"
         "print(','.join(heavy))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
-    )
+    result = _fresh_python(code)
     assert result.stdout.strip() == ""
 
 
@@ -357,19 +368,9 @@ _IMPORT_APP = (
 
 def _import_app_as(function_name: str, env: dict[str, str]) -> tuple[str, str]:
     """Imports app in a fresh interpreter as Lambda would for `function_name`: (stdout, stderr)."""
-    result = subprocess.run(
-        [sys.executable, "-c", _IMPORT_APP],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={
-            "PATH": os.environ["PATH"],
-            **env,
-            "AWS_LAMBDA_FUNCTION_NAME": function_name,
-            "WORKER_FUNCTION_NAME": "whoknows-dev-worker",
-        },
+    result = _fresh_python(
+        _IMPORT_APP,
+        {**env, "AWS_LAMBDA_FUNCTION_NAME": function_name, "WORKER_FUNCTION_NAME": "whoknows-dev-worker"},
     )
     return result.stdout.strip(), result.stderr
 
@@ -410,15 +411,9 @@ def test_the_worker_reads_its_bot_token_from_ssm_in_the_init_phase(
         "from chalicelib import answer\n"
         "print(answer._worker.settings.bot_token._value == 'xoxb-from-ssm')\n"  # read, not printed
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={
-            "PATH": os.environ["PATH"],
+    result = _fresh_python(
+        code,
+        {
             **aws,
             **env,
             "AWS_LAMBDA_FUNCTION_NAME": "whoknows-dev-worker",
@@ -439,34 +434,16 @@ def test_on_lambda_the_api_function_prepares_its_handover_before_the_first_reque
     )
     env = {
         **base_env(tmp_path, DISPATCH_MODE="lambda"),
-        "PATH": os.environ["PATH"],
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_LAMBDA_FUNCTION_NAME": "whoknows-dev",
         "WORKER_FUNCTION_NAME": "whoknows-dev-worker",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env=env,
-    )
+    result = _fresh_python(code, env)
     assert result.stdout.split() == ["True", "False"]  # the Lambda client is built, no model code loaded
 
 
 def test_a_failed_api_warm_up_is_logged_and_left_to_the_first_request(tmp_path: Path) -> None:
-    env = {"PATH": os.environ["PATH"], "AWS_LAMBDA_FUNCTION_NAME": "whoknows-dev"}  # no settings at all
-    result = subprocess.run(
-        [sys.executable, "-c", "import app"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env=env,
-    )
+    result = _fresh_python("import app", {"AWS_LAMBDA_FUNCTION_NAME": "whoknows-dev"})  # no settings at all
     assert '"event": "warm_up_failed"' in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -495,13 +472,5 @@ def test_lambda_mode_invokes_the_configured_worker_asynchronously(
 
 def test_what_import_built_is_frozen_out_of_garbage_collection() -> None:
     code = "import gc, app\nprint(gc.get_freeze_count())\n"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={"PATH": os.environ["PATH"]},
-    )
+    result = _fresh_python(code, {})
     assert int(result.stdout) > 10_000  # chalice, slack_sdk and chalicelib's objects, at least
