@@ -16,7 +16,6 @@ deployed (the job is claimed in moto's DynamoDB first). Prints a table, writes r
 from __future__ import annotations
 
 import argparse
-import compileall
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 from bench.common import REPO, percentiles, print_table, write_results
 from bench.serving import (
     cold_worker_run,
+    compile_as_bundled,
     idempotency_table,
     local_aws,
     publish_model,
@@ -40,11 +40,6 @@ def _worktree(revision: str, where: Path) -> Path:
     for probe in ("_cold_probe.py", "rss.py"):
         shutil.copy2(REPO / "bench" / probe, tree / "bench" / probe)
     return tree
-
-
-def _compile(tree: Path) -> None:
-    compileall.compile_dir(tree / "chalicelib", quiet=1)
-    compileall.compile_file(tree / "app.py", quiet=1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         trees = {"baseline": _worktree(args.baseline, work), "this checkout": REPO}
         try:
             for tree in trees.values():
-                _compile(tree)
+                compile_as_bundled(tree)
             with local_aws(work) as s3, SlackStandIn() as slack:
                 # A real model's teams are not the sample directory's: no directory, as in (d).
                 extra = {"TEAM_DIRECTORY": ""} if args.model else {}

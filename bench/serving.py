@@ -240,6 +240,13 @@ def worker_cold(
     }
 
 
+def compile_as_bundled(tree: Path) -> None:
+    """As deployed: the bundle ships bytecode for these (deploy/bundle.py), so cold starts must not
+    pay for compiling them (this environment may set PYTHONDONTWRITEBYTECODE)."""
+    compileall.compile_dir(tree / "chalicelib", quiet=1)
+    compileall.compile_file(tree / "app.py", quiet=1)
+
+
 @contextlib.contextmanager
 def local_aws(work: Path) -> Iterator[dict[str, str]]:
     """A moto server on 127.0.0.1 (S3, DynamoDB) with this process's environment pointed at it
@@ -429,10 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     from export.train import train
     from tests.support.slack_standin import SlackStandIn
 
-    # As deployed: the bundle ships bytecode for these (deploy/bundle.py), so the cold starts below
-    # must not pay for compiling them (this environment may set PYTHONDONTWRITEBYTECODE).
-    compileall.compile_dir(REPO / "chalicelib", quiet=1)
-    compileall.compile_file(REPO / "app.py", quiet=1)
+    compile_as_bundled(REPO)
     with tempfile.TemporaryDirectory(prefix="whoknows-bench-serving-") as tmp:
         work = Path(tmp)
         sample_dir = work / "sample-model"

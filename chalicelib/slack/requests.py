@@ -144,15 +144,7 @@ def parse_slash_command(body: bytes) -> SlashCommand:
 
 def parse_event_callback(body: bytes) -> UrlVerification | EventCallback | IgnoredEnvelope:
     """Parses an Events API envelope (JSON)."""
-    try:
-        envelope = json.loads(_decode(body))
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"the event body is not valid JSON ({error.msg})") from None
-    if not isinstance(envelope, dict):
-        raise BadRequest("the event body must be a JSON object")
-    kind = envelope.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise BadRequest("the event envelope has no type")
+    envelope, kind = _typed_json_object(_decode(body), "the event body", "the event envelope")
     if kind == "url_verification":
         return UrlVerification(challenge=_required_str(envelope, "challenge", "url_verification"))
     if kind != "event_callback":
@@ -189,15 +181,7 @@ def parse_interaction(body: bytes) -> BlockActions | IgnoredInteraction:
         raise BadRequest("the interaction has no payload field")
     if len(values) > 1:
         raise BadRequest("form field given more than once: payload")
-    try:
-        payload = json.loads(values[0])
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"the interaction payload is not valid JSON ({error.msg})") from None
-    if not isinstance(payload, dict):
-        raise BadRequest("the interaction payload must be a JSON object")
-    kind = payload.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise BadRequest("the interaction payload has no type")
+    payload, kind = _typed_json_object(values[0], "the interaction payload", "the interaction payload")
     if kind != "block_actions":
         return IgnoredInteraction(interaction_type=kind)
     user = payload.get("user")
@@ -232,6 +216,21 @@ def _block_action(action: Any) -> BlockAction:
 def strip_bot_mention(text: str) -> str:
     """The question without the leading `<@U…>` mention(s) that addressed the bot."""
     return _LEADING_MENTIONS.sub("", text, count=1).strip()
+
+
+def _typed_json_object(text: str, what: str, typed: str) -> tuple[dict[str, Any], str]:
+    """`text` as a JSON object and its non-empty string "type"; otherwise BadRequest naming `what`
+    (or `typed`, for the missing type)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"{what} is not valid JSON ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"{what} must be a JSON object")
+    kind = value.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise BadRequest(f"{typed} has no type")
+    return value, kind
 
 
 def _decode(body: bytes) -> str:

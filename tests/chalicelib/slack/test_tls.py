@@ -4,7 +4,6 @@ stand-in whose certificate comes from a test CA (trustme) trusted through SSL_CE
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,9 @@ MESSAGE = render_error("a test answer")
 
 
 @pytest.fixture
-def fresh_context(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test builds the context from its own environment, and leaves none behind."""
+def fresh_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test builds the context from its own environment; the process's own comes back after."""
     monkeypatch.setattr(tls, "_context", None)
-    yield
-    tls._context = None
 
 
 def _https_standin(ca: trustme.CA) -> SlackStandIn:
