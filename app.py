@@ -7,14 +7,17 @@ This module must never import numpy or onnxruntime (tests/test_app.py checks it 
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 from typing import Any
 
-from chalice import Chalice, Response
+from chalicelib import gc_hold
 
-from chalicelib import routes
+gc_hold.hold()  # released at the end of this module, after the imports and Lambda's warm-up
+
+from chalice import Chalice, Response  # noqa: E402
+
+from chalicelib import routes  # noqa: E402
 
 app = Chalice(app_name="whoknows")
 
@@ -26,10 +29,11 @@ if _function and _function == os.environ.get("WORKER_FUNCTION_NAME"):
 elif _function:
     routes.warm_up()  # the API function: settings, signing secret, Lambda client, before any request
 
-# What the imports and the warm-up built lives as long as the process. Frozen, it is left out of
-# every later garbage collection, whose full passes re-scanned all of it in whichever request they
-# landed: ~7 ms after the API function's imports, ~29 ms in a worker holding its model (this VM).
-gc.freeze()
+# What the imports and the warm-up built lives as long as the process: built without collection
+# passes and then frozen out of later ones (chalicelib.gc_hold), whose full passes had re-scanned it
+# in whichever request they landed: ~7 ms after the API function's imports, ~29 ms in a worker
+# holding its model (this VM).
+gc_hold.release()
 
 _JSON = {"Content-Type": "application/json"}
 

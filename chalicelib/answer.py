@@ -11,12 +11,13 @@ containers when IDEMPOTENCY_TABLE names a DynamoDB table.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
-from chalicelib import logs
+from chalicelib import gc_hold, logs
 from chalicelib.config import ConfigError, Settings, load_settings
 from chalicelib.dispatch import InvalidJob, Job
 from chalicelib.idempotency import DUPLICATE, AnswerOnce, LedgerUnavailable, answer_once_from_settings
@@ -287,7 +288,7 @@ def warm_up() -> None:
     """
     timings = logs.Timings()
     try:
-        with timings.measure("warm_up"):
+        with gc_hold.held(), timings.measure("warm_up"):
             worker = get_worker()  # the model starts loading on a thread (ColdLoad); meanwhile:
             from chalicelib.slack import post  # noqa: F401
 
@@ -298,6 +299,16 @@ def warm_up() -> None:
         logs.warning(_log, "warm_up_failed", error=f"{type(error).__name__}: {error}", **timings)
         return
     logs.info(_log, "warm_up_done", **timings)
+
+
+@contextlib.contextmanager
+def _held_while_cold() -> Iterator[None]:
+    """Collection held off while the first job builds the worker and loads the model (gc_hold)."""
+    if _worker is not None:  # warm: nothing long-lived is built
+        yield
+        return
+    with gc_hold.held():
+        yield
 
 
 def reset_worker() -> None:
@@ -317,14 +328,15 @@ def run_job(payload: Any, request_id: str | None = None, context: Any = None) ->
             # Nowhere to reply to that we can trust; retrying would fail the same way.
             logs.error(_log, "job_invalid", error=str(error))
             return {"outcome": "invalid"}
-        try:
-            worker = get_worker()
-        except ConfigError as error:
-            logs.error(_log, "config_invalid", problems=error.problems, job_id=job.job_id)
-            _tell_misconfigured(job)
-            return {"outcome": "misconfigured", "job_id": job.job_id}
-        # DeliveryFailed (including an unreadable bot token) propagates: Lambda retries the job.
-        return {"outcome": worker.handle(job, context), "job_id": job.job_id}
+        with _held_while_cold():
+            try:
+                worker = get_worker()
+            except ConfigError as error:
+                logs.error(_log, "config_invalid", problems=error.problems, job_id=job.job_id)
+                _tell_misconfigured(job)
+                return {"outcome": "misconfigured", "job_id": job.job_id}
+            # DeliveryFailed (including an unreadable bot token) propagates: Lambda retries the job.
+            return {"outcome": worker.handle(job, context), "job_id": job.job_id}
 
 
 def _tell_misconfigured(job: Job) -> None:

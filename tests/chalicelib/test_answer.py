@@ -4,6 +4,7 @@ clicks confirmed to the user through the click's response_url, without a model."
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -650,3 +651,28 @@ def test_a_later_question_does_not_inherit_a_cold_load_failure_from_before_it(
     _publish(worker_env, sample_model_dir)
     assert worker.handle(Job.from_dict(_slash_job(slack, n=2))) == "answered"
     assert NO_MODEL not in slack.wait_for(2)[-1].body["text"]
+
+
+def test_a_new_containers_first_job_runs_without_collection_passes(
+    worker_env: dict[str, Any], sample_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """chalicelib.gc_hold: the first job builds the worker and loads the model with the collector
+    off; what it built is frozen and the collector is back on for the next job."""
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+    collecting: list[bool] = []
+    answer_job = Worker._answer
+
+    def noting_the_collector(self: Worker, job: Job) -> str:
+        collecting.append(gc.isenabled())
+        return answer_job(self, job)
+
+    monkeypatch.setattr(Worker, "_answer", noting_the_collector)
+    frozen = gc.get_freeze_count()
+
+    assert run_job(_slash_job(slack, n=1))["outcome"] == "answered"
+    assert gc.isenabled() and gc.get_freeze_count() > frozen
+    assert run_job(_slash_job(slack, n=2))["outcome"] == "answered"
+
+    assert collecting == [False, True]
+    assert len(slack.wait_for(2)) == 2
