@@ -7,8 +7,9 @@
 the Lambda runtime does; the job goes to a do-nothing dispatcher (the async Lambda invoke cannot run
 here, and local mode would run the worker in this process). `worker`: imports app and calls the
 worker handler with one job, which fetches the model from S3 (moto), loads it, predicts and posts to
-the Slack stand-in. Prints one JSON line with in-process timings and the peak RSS (VmHWM;
-ru_maxrss is inherited from the parent on Linux, see bench.rss.peak_rss_kb).
+the Slack stand-in. Prints one JSON line with in-process timings, the garbage collector's passes and
+their time, and the peak RSS (VmHWM; ru_maxrss is inherited from the parent on Linux, see
+bench.rss.peak_rss_kb).
 """
 
 from __future__ import annotations
@@ -17,11 +18,32 @@ import time
 
 _T0 = time.perf_counter()
 
+import gc  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 
 from bench.rss import peak_rss_kb  # noqa: E402
+
+
+class CollectorPasses:
+    """Counts the cyclic garbage collector's passes and the time they take (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.passes = 0
+        self.seconds = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.passes += 1
+            self.seconds += time.perf_counter() - self._started
+
+
+_COLLECTOR = CollectorPasses()
 
 
 class _Context:
@@ -71,6 +93,8 @@ def main() -> None:
                 "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                 "modules": len(sys.modules),
                 "numpy_loaded": "numpy" in sys.modules,
+                "gc_passes": _COLLECTOR.passes,
+                "gc_ms": _COLLECTOR.seconds * 1e3,
             }
         )
     )

@@ -73,25 +73,34 @@ def main(argv: list[str] | None = None) -> int:
                     env["AWS_ENDPOINT_URL_DYNAMODB"] = s3["AWS_ENDPOINT_URL_S3"]
                 questions = sample_questions()
                 spawn_to_answer: dict[str, list[float]] = {name: [] for name in trees}
+                gc_ms: dict[str, list[float]] = {name: [] for name in trees}
                 for i in range(args.runs * len(trees)):
                     name = list(trees)[i % len(trees)]
-                    answered, _, _ = cold_worker_run(
+                    answered, _, child = cold_worker_run(
                         trees[name], env, questions[i % len(questions)], slack, work, f"ab-{i}"
                     )
                     spawn_to_answer[name].append(answered)
+                    gc_ms[name].append(child["gc_ms"])
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(trees["baseline"])], cwd=REPO, check=False
             )
 
     stats = {name: percentiles(values) for name, values in spawn_to_answer.items()}
+    collector = {name: percentiles(values) for name, values in gc_ms.items()}
     base, this = stats["baseline"]["p50"], stats["this checkout"]["p50"]
     rows: list[tuple[Any, ...]] = [
-        (f"{name} ({args.baseline if name == 'baseline' else 'working tree'})", s["p50"], s["min"], s["max"])
+        (
+            f"{name} ({args.baseline if name == 'baseline' else 'working tree'})",
+            s["p50"],
+            s["min"],
+            s["max"],
+            collector[name]["p50"],
+        )
         for name, s in stats.items()
     ]
     title = "worker cold start, spawn -> answer posted" + (" (idempotency table)" if args.idempotency else "")
-    print_table(title, ("tree", "p50 ms", "min ms", "max ms"), rows)
+    print_table(title, ("tree", "p50 ms", "min ms", "max ms", "gc p50 ms"), rows)
     print(f"median change: {this - base:+.0f} ms ({(this - base) / base:+.1%})")
     write_results(
         "cold_ab-idempotency" if args.idempotency else "cold_ab",
@@ -101,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             "idempotency": args.idempotency,
             "runs_per_tree": args.runs,
             "spawn_to_answer_ms": stats,
+            "gc_ms": collector,
             "median_change_ms": this - base,
         },
     )

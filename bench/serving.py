@@ -235,6 +235,8 @@ def worker_cold(
             key: percentiles([c["logged_ms"][key] for c in children if key in c.get("logged_ms", {})])
             for key in children[0].get("logged_ms", {})
         },
+        "gc_passes": percentiles([c["gc_passes"] for c in children]),
+        "gc_ms": percentiles([c["gc_ms"] for c in children]),
         "maxrss_mb": percentiles([c["maxrss_kb"] / 1024 for c in children]),
         "ru_maxrss_mb_inherited": percentiles([c["ru_maxrss_kb"] / 1024 for c in children]),
     }
