@@ -6,8 +6,10 @@
 `api`: imports app and hands one API Gateway proxy event (a signed slash command) to `app.app`, as
 the Lambda runtime does; the job goes to a do-nothing dispatcher (the async Lambda invoke cannot run
 here, and local mode would run the worker in this process). `worker`: imports app and calls the
-worker handler with one job, which fetches the model from S3 (moto), loads it, predicts and posts to
-the Slack stand-in. Prints one JSON line with in-process timings, the garbage collector's passes and
+worker handler with one job. Started by bench.serving as Lambda starts the worker (its function
+name in AWS_LAMBDA_FUNCTION_NAME), the import runs the init-phase warm-up, which fetches the model
+from S3 (moto) and loads it; the handler then claims the job, predicts and posts to the Slack
+stand-in. Prints one JSON line with in-process timings, the garbage collector's passes and
 their time, and the peak RSS (VmHWM; ru_maxrss is inherited from the parent on Linux, see
 bench.rss.peak_rss_kb).
 """

@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 questions = sample_questions()
                 spawn_to_answer: dict[str, list[float]] = {name: [] for name in trees}
                 gc_ms: dict[str, list[float]] = {name: [] for name in trees}
+                cpu_ms: dict[str, list[float]] = {name: [] for name in trees}
                 for i in range(args.runs * len(trees)):
                     name = list(trees)[i % len(trees)]
                     answered, _, child = cold_worker_run(
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     spawn_to_answer[name].append(answered)
                     gc_ms[name].append(child["gc_ms"])
+                    cpu_ms[name].append(child["cpu_ms"])
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(trees["baseline"])], cwd=REPO, check=False
@@ -88,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stats = {name: percentiles(values) for name, values in spawn_to_answer.items()}
     collector = {name: percentiles(values) for name, values in gc_ms.items()}
+    cpu = {name: percentiles(values) for name, values in cpu_ms.items()}
     base, this = stats["baseline"]["p50"], stats["this checkout"]["p50"]
     rows: list[tuple[Any, ...]] = [
         (
@@ -95,12 +98,13 @@ def main(argv: list[str] | None = None) -> int:
             s["p50"],
             s["min"],
             s["max"],
+            cpu[name]["p50"],
             collector[name]["p50"],
         )
         for name, s in stats.items()
     ]
     title = "worker cold start, spawn -> answer posted" + (" (idempotency table)" if args.idempotency else "")
-    print_table(title, ("tree", "p50 ms", "min ms", "max ms", "gc p50 ms"), rows)
+    print_table(title, ("tree", "p50 ms", "min ms", "max ms", "CPU p50 ms", "gc p50 ms"), rows)
     print(f"median change: {this - base:+.0f} ms ({(this - base) / base:+.1%})")
     write_results(
         "cold_ab-idempotency" if args.idempotency else "cold_ab",
@@ -110,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             "idempotency": args.idempotency,
             "runs_per_tree": args.runs,
             "spawn_to_answer_ms": stats,
+            "cpu_ms": cpu,
             "gc_ms": collector,
             "median_change_ms": this - base,
         },
