@@ -7,8 +7,8 @@ fixes the whole deployment in one go instead of one variable per redeploy.
 Secrets come from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN) or, as an option, from SSM
 parameter names (SLACK_SIGNING_SECRET_PARAM, SLACK_BOT_TOKEN_PARAM), fetched with decryption at first
 use only. They never appear in repr(), logs or error messages. Standard library only at import time:
-the API function imports this module and boto3 is loaded only when an SSM parameter is read.
-Each Settings carries the container's one boto3 session (`aws`, made at its first client), so the
+the API function imports this module and botocore is loaded only when an SSM parameter is read.
+Each Settings carries the container's one botocore session (`aws`, made at its first client), so the
 SSM, Lambda, S3 and DynamoDB clients do not each pay for a session's set-up.
 """
 
@@ -144,7 +144,7 @@ class Settings:
     """DynamoDB table that makes each job answered once across containers; None: per container."""
     idempotency_expiry_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS
     aws: LazySession = field(default_factory=LazySession, repr=False, compare=False)
-    """The container's one boto3 session: SSM, Lambda, S3 and DynamoDB clients share its set-up."""
+    """The container's one botocore session: SSM, Lambda, S3 and DynamoDB clients share its set-up."""
 
     @property
     def response_url_hosts(self) -> frozenset[str]:

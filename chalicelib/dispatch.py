@@ -201,7 +201,7 @@ class LambdaDispatcher:
         self._lock = threading.Lock()
 
     def connect(self) -> None:
-        """Builds the boto3 client now (imports and endpoint set-up), not at the first job."""
+        """Builds the Lambda client now (imports and endpoint set-up), not at the first job."""
         self._lambda()
 
     def _lambda(self) -> Any:

@@ -3,7 +3,7 @@
 Slack delivers at least once: the same event_id can arrive again, and an @-mention in a DM arrives
 both as `app_mention` and as a `message` event with different event_ids but the same (channel, ts).
 `SeenEvents` remembers both keys. It is per container on purpose: a cheap filter on the 3-second ack
-path (no DynamoDB round trip, no boto3 import). What it lets through twice (the same delivery reaching
+path (no DynamoDB round trip, no botocore import). What it lets through twice (the same delivery reaching
 two containers) has the same job id, and the worker answers each job id once across containers
 (`chalicelib.idempotency`, on DynamoDB when IDEMPOTENCY_TABLE is set).
 """

@@ -4,8 +4,8 @@ A warm worker asks `read_manifest()` on every job; it must cost one conditional 
 changed, so the ETag of the pointer is remembered. `fetch_model()` returns a local file whose sha256
 has been checked, cached in /tmp by content hash so a new container or a rollback costs no download.
 
-boto3 is imported only when an s3:// URI is used: the API function imports this module's package and
-must stay light (no boto3 on its cold path, never numpy or onnxruntime here).
+botocore is imported only when an s3:// URI is used: the API function imports this module's package and
+must stay light (no botocore on its cold path, never numpy or onnxruntime here).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def s3_key(prefix: str, *parts: str) -> str:
 def make_s3_client(endpoint_url: str | None = None, session: LazySession | None = None) -> Any:
     """An S3 client that gives up within seconds: a dead store must not eat the Lambda's timeout.
 
-    Without endpoint_url boto3 honours AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (local S3-compatible
+    Without endpoint_url botocore honours AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (local S3-compatible
     stores), so no setting of our own is needed. `session` shares its set-up with the caller's other
     clients (chalicelib.aws_session); by default the client gets a session of its own.
     """

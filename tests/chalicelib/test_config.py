@@ -141,7 +141,7 @@ def test_ssm_parameter_is_fetched_with_decryption_through_the_shared_session(
     dispatcher = Runtime.from_settings(settings).dispatcher
     assert isinstance(dispatcher, LambdaDispatcher)
     dispatcher.connect()
-    loader = settings.aws._session._session.get_component("data_loader")
+    loader = settings.aws._session.get_component("data_loader")
     assert dispatcher._client._loader is loader
     assert parse_settings(env).aws is not settings.aws  # one session per container's settings
 
