@@ -66,7 +66,6 @@ RUNTIME_IMPORTS = (
     "chalicelib.answer",
     "chalicelib.predictor",
     "chalicelib.slack.post",
-    "aws_lambda_powertools.utilities.idempotency",
 )
 """What the API function (`app`) and the worker (its lazy imports) load on a cold start; their
 modules from the bundle get precompiled bytecode. A module missing here still works, compiled from

@@ -630,12 +630,12 @@ def test_a_cold_load_failure_is_told_once_and_the_next_job_retries(
     assert len(json_logs.events("model_unavailable")) == 1
 
 
-def test_the_s3_and_dynamodb_clients_share_one_boto3_session(
+def test_the_s3_and_dynamodb_clients_share_one_session(
     worker_env: dict[str, Any], shared_table: Table
 ) -> None:
     worker, other = _container(), _container()
     s3 = worker.holder._store._source._client
-    table = worker.once._store.client
+    table = worker.once._client
     # A session's loader holds the parsed endpoint and service files its clients were built from.
     assert s3._loader is table._loader
     assert other.holder._store._source._client._loader is not s3._loader

@@ -1,6 +1,6 @@
-"""Each job answered once: the in-memory guard (one container) and Powertools on a real DynamoDB API
-(moto server, table shaped as deploy/merge-template.json declares it) behave the same, and only the
-DynamoDB one holds across containers."""
+"""Each job answered once: the in-memory guard (one container) and the DynamoDB ledger on a real
+DynamoDB API (moto server, table shaped as deploy/merge-template.json declares it) behave the same,
+and only the DynamoDB one holds across containers."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from chalicelib.idempotency import (
     InMemoryAnswerOnce,
     LedgerUnavailable,
     answer_once_from_settings,
+    record_key,
 )
 from tests.support.dynamodb import Table
 
@@ -34,7 +35,7 @@ MINIMAL = {
 
 
 class LambdaContext:
-    """What Powertools reads from the Lambda context: the invocation's remaining time."""
+    """What the ledger reads from the Lambda context: the invocation's remaining time."""
 
     def __init__(self, remaining_ms: int) -> None:
         self.remaining_ms = remaining_ms
@@ -258,6 +259,47 @@ def test_a_failed_answer_leaves_no_record(idempotency_table: Table) -> None:
     assert idempotency_table.items() == []
 
 
+def test_the_record_key_is_the_one_earlier_releases_wrote(idempotency_table: Table) -> None:
+    """Powertools 3.37 wrote this key for this job: a deploy that changed it would answer again
+    every job still being retried across the switch."""
+    DynamoDBAnswerOnce(idempotency_table.name, 3600).run("slash:t1", Answers())
+
+    expected = "whoknows-job#debcc7e24a53bb014f3d0c181e7e5715db5faef0b6c5166a6ef53e52910def82"
+    assert record_key("slash:t1") == expected
+    assert [record["id"] for record in idempotency_table.items()] == [expected]
+
+
+def test_an_answer_that_cannot_be_recorded_is_still_an_answer(
+    idempotency_table: Table, json_logs: Any
+) -> None:
+    """Posted already: raising would make Lambda retry and post again. The INPROGRESS record keeps
+    blocking others until its lease ends."""
+    once = DynamoDBAnswerOnce(idempotency_table.name, 3600)
+
+    def answer_then_lose_the_table() -> str:
+        idempotency_table.client.delete_table(TableName=idempotency_table.name)
+        return "answered"
+
+    assert once.run("slash:t1", answer_then_lose_the_table) == "answered"
+    [logged] = json_logs.events("idempotency_record_not_completed")
+    assert logged["job_id"] == "slash:t1" and "ResourceNotFoundException" in logged["error"]
+
+
+def test_a_claim_that_cannot_be_dropped_is_logged_and_the_failure_still_raised(
+    idempotency_table: Table, json_logs: Any
+) -> None:
+    once = DynamoDBAnswerOnce(idempotency_table.name, 3600)
+
+    def lose_the_table_then_fail() -> str:
+        idempotency_table.client.delete_table(TableName=idempotency_table.name)
+        raise RuntimeError("slack down")
+
+    with pytest.raises(RuntimeError, match="slack down"):
+        once.run("slash:t1", lose_the_table_then_fail)
+    [logged] = json_logs.events("idempotency_record_not_deleted")
+    assert logged["job_id"] == "slash:t1" and "ResourceNotFoundException" in logged["error"]
+
+
 def test_an_unusable_table_is_reported_before_answering(idempotency_table: Table) -> None:
     once, answer = DynamoDBAnswerOnce(f"{idempotency_table.name}-missing", 3600), Answers()
 
@@ -306,7 +348,7 @@ def test_bad_idempotency_settings_are_named(variable: str, value: str, message: 
     assert any(problem.startswith(message) and repr(value) in problem for problem in caught.value.problems)
 
 
-def test_the_api_function_never_loads_powertools_or_boto3(tmp_path: Any) -> None:
+def test_the_api_function_never_loads_botocore(tmp_path: Any) -> None:
     """The shared table is the worker's: the 3-second ack path stays on in-memory filtering."""
     code = """
 import os, sys, time

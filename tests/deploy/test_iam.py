@@ -1,10 +1,9 @@
 """The IAM policies grant nothing beyond what the code calls, and everything it calls.
 
 What the code calls is derived, not assumed: every AWS API call in chalicelib is found by reading the
-source (a boto3 `.client("<service>")` anywhere, then every operation of those services, named as
-botocore names them, called anywhere), and the calls Powertools makes for us are read from its
-DynamoDB persistence layer. Each call found must have an entry in CALLS below (a new boto3 call
-without one fails here), and each entry must still be found (a stale one fails too). The entries say
+source (a `.client("<service>")` anywhere, then every operation of those services, named as
+botocore names them, called anywhere). Each call found must have an entry in CALLS below (a new
+call without one fails here), and each entry must still be found (a stale one fails too). The entries say
 which IAM action the call needs and which function runs it; that set, plus what the Lambda platform
 does with the function's own role (PLATFORM), must equal what each role is granted:
 
@@ -47,21 +46,17 @@ class Call:
 
 
 CALLS: dict[tuple[str, str, str], Call] = {
-    # (where, service, boto3 method): what it needs
+    # (where, service, client method): what it needs
     ("chalicelib/dispatch.py", "lambda", "invoke"): Call("lambda:InvokeFunction", frozenset({API})),
     ("chalicelib/config.py", "ssm", "get_parameter"): Call("ssm:GetParameter", frozenset({API, WORKER})),
     ("chalicelib/model_store.py", "s3", "get_object"): Call("s3:GetObject", frozenset({WORKER})),
-    # Powertools' idempotency utility, used by chalicelib/idempotency.py in the worker:
-    ("powertools", "dynamodb", "put_item"): Call(
+    ("chalicelib/idempotency.py", "dynamodb", "put_item"): Call(
         "dynamodb:PutItem", frozenset({WORKER}), "IDEMPOTENCY_TABLE"
     ),
-    ("powertools", "dynamodb", "get_item"): Call(
-        "dynamodb:GetItem", frozenset({WORKER}), "IDEMPOTENCY_TABLE"
-    ),
-    ("powertools", "dynamodb", "update_item"): Call(
+    ("chalicelib/idempotency.py", "dynamodb", "update_item"): Call(
         "dynamodb:UpdateItem", frozenset({WORKER}), "IDEMPOTENCY_TABLE"
     ),
-    ("powertools", "dynamodb", "delete_item"): Call(
+    ("chalicelib/idempotency.py", "dynamodb", "delete_item"): Call(
         "dynamodb:DeleteItem", frozenset({WORKER}), "IDEMPOTENCY_TABLE"
     ),
 }
@@ -117,13 +112,7 @@ def calls_in_code() -> set[tuple[str, str, str]]:
         "boto3 resources: extend this test to read them"
     )
     services = set(re.findall(r"\.client\(\s*['\"]([a-z0-9-]+)['\"]", everything))
-    found = _calls_in(sources, services)
-    if "DynamoDBPersistenceLayer" in everything:
-        from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb
-
-        library = {"powertools": Path(dynamodb.__file__).read_text()}
-        found |= _calls_in(library, {"dynamodb"})
-    return found
+    return _calls_in(sources, services)
 
 
 def test_every_aws_call_in_the_code_has_an_entry_and_every_entry_a_call() -> None:
@@ -282,17 +271,13 @@ def test_the_idempotency_table_is_the_workers_only_and_its_calls_are_on_it_alone
     assert not [grant for grant in template_policies()[API] if grant.action.startswith("dynamodb:")]
 
 
-def test_powertools_attribute_names_match_the_table() -> None:
-    """The table's key and TTL attribute are the ones Powertools writes (its defaults)."""
-    import inspect
+def test_the_records_key_and_expiry_attributes_are_the_tables() -> None:
+    from chalicelib.idempotency import EXPIRATION, ID
 
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    defaults = inspect.signature(DynamoDBPersistenceLayer).parameters
     properties = json.loads(TEMPLATE.read_text())["Resources"]["IdempotencyTable"]["Properties"]
 
-    assert properties["KeySchema"][0]["AttributeName"] == defaults["key_attr"].default
-    assert properties["TimeToLiveSpecification"]["AttributeName"] == defaults["expiry_attr"].default
+    assert properties["KeySchema"][0]["AttributeName"] == ID
+    assert properties["TimeToLiveSpecification"]["AttributeName"] == EXPIRATION
 
 
 def test_each_function_writes_only_its_own_log_group() -> None:

@@ -2,7 +2,7 @@
 
 `idempotency_table` creates a fresh table per test with the key and TTL of deploy/merge-template.json
 (read from it, so the tests and the deployed table cannot drift apart), points boto3's DynamoDB
-clients at the server, and yields a `Table` to inspect what Powertools wrote.
+clients at the server, and yields a `Table` to inspect what the ledger wrote.
 """
 
 from __future__ import annotations
