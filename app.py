@@ -2,7 +2,8 @@
 
 Thin on purpose: each route hands the raw body and headers to chalicelib.routes and returns what it
 says. Settings are read at the first request, not at import, so tests can set the environment first.
-This module must never import numpy or onnxruntime (tests/test_app.py checks it in a subprocess).
+This module must never import numpy or onnxruntime, except in the worker function on Lambda
+(tests/test_app.py checks it in a subprocess).
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ from chalicelib import gc_hold
 
 gc_hold.hold()  # released at the end of this module, after the imports and Lambda's warm-up
 
+_function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")  # set by Lambda, never locally
+_is_worker = bool(_function) and _function == os.environ.get("WORKER_FUNCTION_NAME")
+if _is_worker:
+    from chalicelib import cold_load
+
+    cold_load.begin()  # first: the imports below then overlap the model's reads and load
+
 from chalice import Chalice, Response  # noqa: E402
 
 from chalicelib import routes  # noqa: E402
 
 app = Chalice(app_name="whoknows")
 
-_function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")  # set by Lambda, never locally
-if _function and _function == os.environ.get("WORKER_FUNCTION_NAME"):
+if _is_worker:
     from chalicelib.answer import warm_up  # the worker: imports, clients and model, before any job
 
     warm_up()

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator
 from typing import Any
 
 from chalicelib import gc_hold, logs
+from chalicelib.cold_load import ColdLoad, cold_load_for, forget_begun_load
 from chalicelib.config import ConfigError, Settings, load_settings
 from chalicelib.dispatch import InvalidJob, Job
 from chalicelib.idempotency import DUPLICATE, AnswerOnce, LedgerUnavailable, answer_once_from_settings
 from chalicelib.model import LoadedModel, ModelHolder, ModelLoadError, ModelRejected
-from chalicelib.model_store import ModelCorrupt, ModelNotFound, ModelStore, ModelStoreError, ModelUnreachable
+from chalicelib.model_store import ModelCorrupt, ModelNotFound, ModelStoreError, ModelUnreachable
 from chalicelib.slack.render import (
     MAX_TEAMS_SHOWN,
     MISCONFIGURED_TEXT,
@@ -32,7 +32,6 @@ from chalicelib.slack.render import (
     render_error,
     render_feedback_thanks,
 )
-from chalicelib.slack.tls import tls_context
 from chalicelib.teams import TeamDirectory, TeamDirectoryError
 
 _log = logs.get_logger(__name__)
@@ -64,33 +63,6 @@ def user_message_for(error: Exception) -> str:
     return INTERNAL
 
 
-COLD_LOAD_THREADS = ("whoknows-model-load", "whoknows-tls")
-"""The names of a cold load's threads (tests wait for them so that none outlives its test)."""
-
-
-class ColdLoad:
-    """A new container's first model load, on a thread from the moment the worker is built.
-
-    What follows on the caller's thread (Powertools and the DynamoDB client, the job's claim) then
-    overlaps with the model's reads from S3 and with onnxruntime's session set-up, most of which
-    runs without the GIL; the TLS context the answer is posted with is built on a second thread
-    (OpenSSL reads its CA bundle without the GIL too). The first job's model gets the outcome,
-    failure included, exactly once; later jobs ask the holder themselves.
-    """
-
-    def __init__(self, holder: ModelHolder) -> None:
-        self._timings = logs.Timings()
-        self._model = in_background(lambda: holder.get(self._timings), COLD_LOAD_THREADS[0])
-        in_background(tls_context, COLD_LOAD_THREADS[1])
-
-    def result(self, timings: logs.Timings) -> LoadedModel:
-        """Waits for the load; its phase timings join the job's, whether it worked or not."""
-        try:
-            return self._model.result()
-        finally:
-            timings.update(self._timings)
-
-
 class Worker:
     def __init__(
         self,
@@ -111,10 +83,9 @@ class Worker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Worker:
-        """Starts loading the model before the idempotency layer is built (see ColdLoad)."""
-        store = ModelStore(settings.model_uri, settings.model_cache_dir, session=settings.aws)
-        holder = ModelHolder(store, settings.model_refresh_seconds)
-        return cls(settings, holder, load_directory(settings), cold_load=ColdLoad(holder))
+        """The model loads (chalicelib.cold_load) while the idempotency layer is built."""
+        holder, cold_load = cold_load_for(settings)
+        return cls(settings, holder, load_directory(settings), cold_load=cold_load)
 
     def model(self, timings: logs.Timings) -> LoadedModel:
         """The model to answer with: the cold load's outcome the first time, the holder's after."""
@@ -235,24 +206,6 @@ class Worker:
             return self._web_client
 
 
-def in_background[T](work: Callable[[], T], name: str) -> Future[T]:
-    """Runs `work` on a thread; its result or exception waits in the future.
-
-    Not a daemon: the interpreter waits for it before exiting. A daemon thread still inside
-    OpenSSL or onnxruntime while the process shut down crashed it (SIGSEGV, seen in a test whose
-    worker exited right after a failed warm-up)."""
-    future: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(work())
-        except BaseException as error:  # handed to whoever asks for the result
-            future.set_exception(error)
-
-    threading.Thread(target=run, name=name, daemon=False).start()
-    return future
-
-
 def load_directory(settings: Settings) -> TeamDirectory:
     """The configured directory; an unreadable one is logged and answers fall back to bare labels."""
     if settings.team_directory is None:
@@ -312,9 +265,11 @@ def _held_while_cold() -> Iterator[None]:
 
 
 def reset_worker() -> None:
+    """Forgets the container's worker and any model load begun for it (tests change settings)."""
     global _worker
     with _worker_lock:
         _worker = None
+    forget_begun_load()
 
 
 def run_job(payload: Any, request_id: str | None = None, context: Any = None) -> dict[str, Any]:

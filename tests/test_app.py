@@ -390,6 +390,9 @@ def test_the_worker_function_loads_its_model_in_the_init_phase(
     assert "onnxruntime" in heavy.split(",")
     assert loaded == "True"
     assert '"event": "warm_up_done"' in stderr
+    # Begun at the top of app.py (chalicelib.cold_load) and handed to the worker: loaded once.
+    assert stderr.count('"event": "model_loaded"') == 1
+    assert "cold_load_not_begun" not in stderr
 
 
 def test_the_worker_reads_its_bot_token_from_ssm_in_the_init_phase(

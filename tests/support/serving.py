@@ -137,9 +137,9 @@ def capture_json_logs() -> Any:
 
 @pytest.fixture(autouse=True)
 def no_cold_load_outlives_its_test() -> Any:
-    """A worker loads its first model on threads (chalicelib.answer.ColdLoad). A test that built a
+    """A worker loads its first model on threads (chalicelib.cold_load.ColdLoad). A test that built a
     worker without asking for its model waits for them here, so they cannot log into other tests."""
-    from chalicelib.answer import COLD_LOAD_THREADS
+    from chalicelib.cold_load import COLD_LOAD_THREADS
 
     yield
     for thread in threading.enumerate():
