@@ -7,7 +7,7 @@ times, in fresh interpreters that may not write bytecode (`-I -S -B`) with only 
 beside the bundle (as the Lambda runtime provides them):
 
 - `import app`: what the API function's cold start imports before its first request;
-- the worker's further imports (answer, predictor with numpy + onnxruntime, posting, Powertools).
+- the worker's further imports (answer, predictor with numpy + onnxruntime, posting).
 
     python -m deploy.bundle --stage dev            # builds build/dev/deployment.zip first
     python -m bench.bundle_imports [--zip build/dev/deployment.zip] [--runs 10]
