@@ -422,14 +422,14 @@ def model_rows(name: str, cold: dict[str, Any], warm: dict[str, Any] | None) -> 
             cold["spawn_to_answer_ms"],
             target=t["worker_cold_ms"],
         ),
-        _row(f"    of which import app [{name}]", "ms", cold["import_app_ms"]),
         _row(
-            f"    of which handler (imports, S3 fetch, load, predict, post) [{name}]",
+            f"    of which import app (init phase: imports, S3 fetch, load) [{name}]",
             "ms",
-            cold["handle_job_ms"],
+            cold["import_app_ms"],
         ),
+        _row(f"    of which handler (claim, predict, post) [{name}]", "ms", cold["handle_job_ms"]),
         *[
-            _row(f"      job_done log: {key} [{name}]", "ms", value)
+            _row(f"      logged (warm_up_done, job_done): {key} [{name}]", "ms", value)
             for key, value in cold["worker_logged_ms"].items()
         ],
         _row(
