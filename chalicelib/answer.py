@@ -127,7 +127,7 @@ class Worker:
             with timings.measure("post"):
                 self._deliver(job, message)
         except Exception as error:
-            logs.error(_log, "job_post_failed", error=f"{type(error).__name__}: {error}", **fields, **timings)
+            logs.error(_log, "job_post_failed", error=logs.error_text(error), **fields, **timings)
             raise DeliveryFailed(str(error)) from error
         logs.info(_log, "job_done", outcome=outcome, **fields, **timings)
         return outcome
@@ -138,9 +138,7 @@ class Worker:
         try:
             model = self.model(timings)
         except Exception as error:
-            logs.error(
-                _log, "model_unavailable", error=f"{type(error).__name__}: {error}", **fields, **timings
-            )
+            logs.error(_log, "model_unavailable", error=logs.error_text(error), **fields, **timings)
             return render_error(user_message_for(error)), "failed_answered"
         fields["model_version"] = model.version
         self._check_directory(model.predictor.labels, model.version)
@@ -152,9 +150,7 @@ class Worker:
                 job.question, teams, self.settings.confidence_threshold, question_id=job.job_id
             )
         except Exception as error:
-            logs.error(
-                _log, "predict_failed", exc_info=True, error=f"{type(error).__name__}: {error}", **fields
-            )
+            logs.error(_log, "predict_failed", exc_info=True, error=logs.error_text(error), **fields)
             return render_error(INTERNAL), "failed_answered"
         fields["top_label"] = guesses[0].label if guesses else None
         fields["top_probability"] = round(guesses[0].probability, 4) if guesses else None
@@ -249,7 +245,7 @@ def warm_up() -> None:
                 worker.settings.bot_token.get()
             worker.model(timings)
     except Exception as error:
-        logs.warning(_log, "warm_up_failed", error=f"{type(error).__name__}: {error}", **timings)
+        logs.warning(_log, "warm_up_failed", error=logs.error_text(error), **timings)
         return
     logs.info(_log, "warm_up_done", **timings)
 

@@ -70,7 +70,7 @@ def begin() -> None:
             _begun = (settings, holder, load)
         import chalicelib.predictor  # noqa: F401  (onnxruntime and numpy, while the reads wait)
     except Exception as error:
-        logs.warning(_log, "cold_load_not_begun", error=f"{type(error).__name__}: {error}")
+        logs.warning(_log, "cold_load_not_begun", error=logs.error_text(error))
 
 
 def cold_load_for(settings: Settings) -> tuple[ModelHolder, ColdLoad]:

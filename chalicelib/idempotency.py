@@ -170,12 +170,13 @@ class DynamoDBAnswerOnce:
                     ":inprogress": {"S": INPROGRESS},
                 },
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        except (BotoCoreError, ClientError) as error:
+            code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+            if code == "ConditionalCheckFailedException":  # a live record: answered or being answered
                 return False
-            raise LedgerUnavailable(f"idempotency table {self.table_name}: {_cause(error)}") from error
-        except BotoCoreError as error:
-            raise LedgerUnavailable(f"idempotency table {self.table_name}: {_cause(error)}") from error
+            raise LedgerUnavailable(
+                f"idempotency table {self.table_name}: {logs.error_text(error)}"
+            ) from error
         return True
 
     def _complete(self, key: dict[str, Any], job_id: str, outcome: str) -> None:
@@ -196,7 +197,7 @@ class DynamoDBAnswerOnce:
                 },
             )
         except (BotoCoreError, ClientError) as error:
-            logs.error(_log, "idempotency_record_not_completed", job_id=job_id, error=_cause(error))
+            logs.error(_log, "idempotency_record_not_completed", job_id=job_id, error=logs.error_text(error))
 
     def _forget(self, key: dict[str, Any], job_id: str) -> None:
         """A record that cannot be deleted blocks the retry until its lease ends: say so loudly."""
@@ -205,17 +206,13 @@ class DynamoDBAnswerOnce:
         try:
             self._client.delete_item(TableName=self.table_name, Key=key)
         except (BotoCoreError, ClientError) as error:
-            logs.error(_log, "idempotency_record_not_deleted", job_id=job_id, error=_cause(error))
+            logs.error(_log, "idempotency_record_not_deleted", job_id=job_id, error=logs.error_text(error))
 
 
 def record_key(job_id: str) -> str:
     """`whoknows-job#<sha256 of the JSON job id>`: what Powertools wrote for the same job."""
     digest = hashlib.sha256(json.dumps(job_id).encode()).hexdigest()
     return f"{KEY_PREFIX}#{digest}"
-
-
-def _cause(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"
 
 
 def table_client_config() -> Any:

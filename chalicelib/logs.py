@@ -91,6 +91,11 @@ def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(name if name.startswith(ROOT_LOGGER) else f"{ROOT_LOGGER}.{name}")
 
 
+def error_text(error: BaseException) -> str:
+    """How a log line or a wrapping error names a caught exception: its type, then its message."""
+    return f"{type(error).__name__}: {error}"
+
+
 def log(logger: logging.Logger, level: int, event: str, exc_info: bool = False, **fields: Any) -> None:
     logger.log(level, event, extra={"fields": fields, "request_id": _request_id.get()}, exc_info=exc_info)
 

@@ -125,7 +125,7 @@ class ModelHolder:
                 "model_refresh_failed",
                 model_version=old.version,
                 wanted_version=self._wanted.version if self._wanted else None,
-                error=f"{type(error).__name__}: {error}",
+                error=logs.error_text(error),
                 retry_in_s=self._refresh_seconds,
             )
             return

@@ -139,7 +139,7 @@ def warm_up() -> None:
         if isinstance(runtime.dispatcher, LambdaDispatcher):
             runtime.dispatcher.connect()
     except Exception as error:
-        logs.warning(_log, "warm_up_failed", error=f"{type(error).__name__}: {error}")
+        logs.warning(_log, "warm_up_failed", error=logs.error_text(error))
 
 
 def _misconfigured(route: str) -> Reply:
