@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.aws_session import LazySession
+from chalicelib.aws_session import SERVICES, LazySession
 from tests.support.aws import apply_fake_aws_env
 
 
@@ -38,3 +38,37 @@ def test_clients_share_one_session_and_sessions_do_not(
         clients = list(pool.map(lambda service: session.client(service), ["s3", "dynamodb"] * 4))
     assert len({id(client._loader) for client in clients}) == 1
     assert LazySession().client("s3")._loader is not clients[0]._loader
+
+
+def test_sessions_know_our_services_without_listing_botocores_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import botocore
+
+    apply_fake_aws_env(monkeypatch, tmp_path / "nowhere")
+    data_folder = os.path.join(os.path.dirname(botocore.__file__), "data")
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def recording_listdir(path: str = ".") -> list[str]:
+        listed.append(os.path.normpath(str(path)))
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", recording_listdir)
+    session = LazySession()
+    clients = [session.client(service) for service in SERVICES]
+
+    assert [client.meta.service_model.service_name for client in clients] == list(SERVICES)
+    assert clients[0]._loader.list_available_services("service-2") == list(SERVICES)
+    assert data_folder not in listed  # only the folders of our four services were read
+    assert {os.path.dirname(path) for path in listed} <= {data_folder}
+
+
+def test_a_service_we_do_not_use_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import UnknownServiceError
+
+    apply_fake_aws_env(monkeypatch, tmp_path / "nowhere")
+    with pytest.raises(UnknownServiceError, match=r"'sts'.*dynamodb, lambda, s3, ssm"):
+        LazySession().client("sts")
