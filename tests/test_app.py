@@ -362,7 +362,7 @@ _IMPORT_APP = (
     "from chalicelib import answer\n"
     "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'onnxruntime'))\n"
     "loaded = answer._worker is not None and answer._worker.holder._current is not None\n"
-    "print(','.join(heavy), loaded, sep='|')\n"
+    "print(','.join(heavy), loaded, 'chalicelib.routes' in sys.modules, sep='|')\n"
 )
 
 
@@ -377,7 +377,7 @@ def _import_app_as(function_name: str, env: dict[str, str]) -> tuple[str, str]:
 
 def test_on_lambda_the_api_function_does_not_warm_the_worker(tmp_path: Path, sample_model_dir: Path) -> None:
     stdout, _ = _import_app_as("whoknows-dev", base_env(tmp_path, MODEL_URI=str(sample_model_dir)))
-    assert stdout == "|False"  # no numpy, no onnxruntime, no worker
+    assert stdout == "|False|True"  # no numpy, no onnxruntime, no worker; the routes
 
 
 def test_the_worker_function_loads_its_model_in_the_init_phase(
@@ -386,9 +386,10 @@ def test_the_worker_function_loads_its_model_in_the_init_phase(
     stdout, stderr = _import_app_as(
         "whoknows-dev-worker", base_env(tmp_path, MODEL_URI=str(sample_model_dir))
     )
-    heavy, loaded = stdout.split("|")
+    heavy, loaded, has_routes = stdout.split("|")
     assert "onnxruntime" in heavy.split(",")
     assert loaded == "True"
+    assert has_routes == "False"  # it serves none
     assert '"event": "warm_up_done"' in stderr
     # Begun at the top of app.py (chalicelib.cold_load) and handed to the worker: loaded once.
     assert stderr.count('"event": "model_loaded"') == 1
