@@ -78,11 +78,13 @@ def normalize(text: str | None) -> str:
     if not text:
         return ""
     text = ascii_fold(strip_markup(text[:MAX_INPUT_CHARS]))
-    lower = text.lower()
-    if lower != text:  # only an upper-case letter can start a camelCase boundary
-        lower = _CAMEL_BOUNDARY.sub(" ", text).lower()
-    tokens = _WORD.findall(lower)
-    return " ".join(t for t in tokens[:MAX_TOKENS] if len(t) <= MAX_TOKEN_CHARS)
+    # A camelCase boundary needs an upper-case letter after the first character: a question that
+    # only starts with a capital (half of them) skips the pattern.
+    lower = text.lower() if text[1:].islower() else _CAMEL_BOUNDARY.sub(" ", text).lower()
+    tokens = _WORD.findall(lower)[:MAX_TOKENS]
+    if max(map(len, tokens), default=0) > MAX_TOKEN_CHARS:  # rare: hashes, encoded blobs
+        tokens = [t for t in tokens if len(t) <= MAX_TOKEN_CHARS]
+    return " ".join(tokens)
 
 
 def ticket_text(summary: str | None, description: str | None) -> str:

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib import text as text_module
-from chalicelib.text import MAX_TOKENS, ascii_fold, normalize, strip_markup, ticket_text
+from chalicelib.text import MAX_TOKEN_CHARS, MAX_TOKENS, ascii_fold, normalize, strip_markup, ticket_text
 
 
 def test_words_are_lowercase_ascii_joined_by_single_spaces() -> None:
@@ -49,6 +49,11 @@ def test_huge_input_is_bounded() -> None:
     assert normalize("a" * 100_000) == ""  # one absurd token is not a word
 
 
+def test_a_token_longer_than_the_cap_is_dropped_not_cut() -> None:
+    kept, dropped = "k" * MAX_TOKEN_CHARS, "d" * (MAX_TOKEN_CHARS + 1)
+    assert normalize(f"who {kept} {dropped} knows") == f"who {kept} knows"
+
+
 def test_ticket_text_puts_summary_first() -> None:
     assert ticket_text("Login fails", None) == "login fails"
     assert ticket_text("Login fails", "after *SSO* change").startswith("login fails after sso")
@@ -78,7 +83,11 @@ markup_heavy = st.text(
 )
 
 
+long_tokens = st.text(alphabet=st.sampled_from(list("abXY19 _")), max_size=300)
+"""Runs of word characters past MAX_TOKEN_CHARS, capitals anywhere or only first, many tokens."""
+
+
 @settings(max_examples=2000, deadline=None)
-@given(st.one_of(markup_heavy, st.text(max_size=200)))
+@given(st.one_of(markup_heavy, long_tokens, st.text(max_size=200)))
 def test_shortcuts_never_change_the_output(text: str) -> None:
     assert normalize(text) == _normalize_without_shortcuts(text[: text_module.MAX_INPUT_CHARS])
