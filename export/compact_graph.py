@@ -26,6 +26,11 @@ from sklearn.pipeline import Pipeline
 
 from chalicelib.predictor import INPUT_NAME, LABEL_OUTPUT, PROBABILITIES_OUTPUT, RANKED_OUTPUT, RANKING_OUTPUT
 
+UNKNOWN_NORM_SQUARED = 1e-30
+"""What the unknown term adds to a question's squared norm. A question with no known term then
+scores 0 / 1e-15 = 0 (scikit-learn's zero vector) instead of 0 / 0; with one, the sum is at least
+1 (idf >= 1), where float32 cannot hold 1e-30 and the norm is exactly scikit-learn's."""
+
 OPSETS = {"": 20, "ai.onnx.ml": 3}  # StringSplit needs opset 20; LabelEncoder v2 (int64 keys) is ml 2-3
 
 
@@ -115,33 +120,34 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     binary = len(labels) == 2
     vocabulary: dict[str, int] = vectorizer.vocabulary_
     size = len(vocabulary)
-    unknown = size  # index of the all-zero row every out-of-vocabulary term maps to
+    unknown = size  # index of the row every out-of-vocabulary term maps to: zero scores
     idf = np.asarray(vectorizer.idf_, dtype=np.float64)
 
     # Row j: idf_j * w_j for every decision column, already multiplied by Platt's -a (so the graph
-    # needs no separate scaling), then idf_j^2 in the last column for the norm. Row `size` is zero.
+    # needs no separate scaling), then idf_j^2 in the last column for the norm. Row `size` (the
+    # unknown term, in every sum) scores zero and adds UNKNOWN_NORM_SQUARED to the norm.
     columns = coef.shape[0]
     weights = np.zeros((size + 1, columns + 1), dtype=np.float32)
     weights[:size, :columns] = (coef * idf).T * -platt_a
     weights[:size, columns] = idf.astype(np.float32) ** 2
+    weights[size, columns] = UNKNOWN_NORM_SQUARED
     bias = -platt_a * intercept - platt_b  # logit = -(a * (score + intercept) + b)
     words, unigram_of_word, bigram_keys, bigram_values = _split_vocabulary(vocabulary)
 
     i64 = lambda *values: np.array(values, dtype=np.int64)  # noqa: E731
     initializers = [
-        _const("flat_shape", i64(-1)),
         _const("zero", i64(0)),
         _const("one", i64(1)),
         _const("minus_one", i64(-1)),
         _const("axis_1", i64(1)),
+        _const("last_axis", i64(-1)),
         _const("big", i64(np.iinfo(np.int64).max)),
         _const("word_stride", i64(len(words) + 1)),
         _const("unigram_of_word", unigram_of_word),
-        _const("unknown_id", i64(unknown)),
+        _const("unknown_id", np.full((1, 1, 1), unknown, dtype=np.int64)),
         _const("weights", weights),
         _const("columns", i64(columns)),
         _const("columns_and_norm", i64(columns + 1)),
-        _const("tiny", np.array(np.finfo(np.float32).tiny, dtype=np.float32)),
         _const("bias", bias.astype(np.float32)),
         _const("zero_f", np.array(0.0, dtype=np.float32)),
         _const("uniform", np.array(1.0 / len(labels), dtype=np.float32)),
@@ -151,9 +157,8 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     ]
     node = helper.make_node
     nodes = [
-        # Words ("" for an empty question, never a vocabulary term).
-        node("Reshape", [INPUT_NAME, "flat_shape"], ["texts"]),
-        node("StringSplit", ["texts"], ["words", "word_counts"], delimiter=" "),
+        # Words, [1, 1, words] ("" for an empty question, never a vocabulary term).
+        node("StringSplit", [INPUT_NAME], ["words", "word_counts"], delimiter=" "),
     ]
     nodes += [
         node(
@@ -172,8 +177,8 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         # A bigram is looked up by its two word ids, not by its text: 170k integer keys take a
         # fraction of the memory of 170k strings, and no string concatenation is needed.
         nodes += [
-            node("Slice", ["word_ids", "zero", "minus_one", "axis_1"], ["left_ids"]),
-            node("Slice", ["word_ids", "one", "big", "axis_1"], ["right_ids"]),
+            node("Slice", ["word_ids", "zero", "minus_one", "last_axis"], ["left_ids"]),
+            node("Slice", ["word_ids", "one", "big", "last_axis"], ["right_ids"]),
             node("Mul", ["left_ids", "word_stride"], ["left_keys"]),
             node("Add", ["left_keys", "right_ids"], ["word_pairs"]),
             node(
@@ -185,13 +190,13 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
                 values_int64s=bigram_values,
                 default_int64=unknown,
             ),
-            node("Concat", ["unigram_ids", "bigram_ids"], ["term_ids"], axis=1),
+            node("Concat", ["unigram_ids", "bigram_ids"], ["term_ids"], axis=-1),
         ]
         term_tensor = "term_ids"
     nodes += [
-        # Binary TF: each term counts once. The unknown id is appended so the list is never empty.
-        node("Reshape", [term_tensor, "flat_shape"], ["flat_ids"]),
-        node("Concat", ["flat_ids", "unknown_id"], ["ids_and_unknown"], axis=0),
+        # Binary TF: each term counts once (Unique flattens). The unknown id is appended so the list
+        # is never empty and the norm never zero.
+        node("Concat", [term_tensor, "unknown_id"], ["ids_and_unknown"], axis=-1),
         node("Unique", ["ids_and_unknown"], ["distinct_ids"], sorted=0),
         # Sum the weight rows (and idf^2, the last column) of the distinct terms.
         node("Gather", ["weights", "distinct_ids"], ["term_weights"], axis=0),
@@ -199,8 +204,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         node("Slice", ["sums", "zero", "columns", "axis_1"], ["raw_scores"]),
         node("Slice", ["sums", "columns", "columns_and_norm", "axis_1"], ["squared_norms"]),
         node("Sqrt", ["squared_norms"], ["norms"]),
-        node("Max", ["norms", "tiny"], ["safe_norms"]),  # a question with no known term scores 0
-        node("Div", ["raw_scores", "safe_norms"], ["scores"]),
+        node("Div", ["raw_scores", "norms"], ["scores"]),  # no known term: 0 / 1e-15 = 0
         # Platt scaling, as sklearn's _SigmoidCalibration: expit(-(a * decision + b)).
         node("Add", ["scores", "bias"], ["logits"]),
         node("Sigmoid", ["logits"], ["calibrated"]),
