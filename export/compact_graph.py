@@ -29,7 +29,7 @@ from chalicelib.predictor import INPUT_NAME, LABEL_OUTPUT, PROBABILITIES_OUTPUT,
 UNKNOWN_NORM_SQUARED = 1e-30
 """What the unknown term adds to a question's squared norm. A question with no known term then
 scores 0 / 1e-15 = 0 (scikit-learn's zero vector) instead of 0 / 0; with one, the sum is at least
-1 (idf >= 1), where float32 cannot hold 1e-30 and the norm is exactly scikit-learn's."""
+1 (idf >= 1), far above what adding 1e-30 can change in float32, so the norm is scikit-learn's."""
 
 OPSETS = {"": 20, "ai.onnx.ml": 3}  # StringSplit needs opset 20; LabelEncoder v2 (int64 keys) is ml 2-3
 
