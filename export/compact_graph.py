@@ -172,7 +172,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         ),
         node("Gather", ["unigram_of_word", "word_ids"], ["unigram_ids"], axis=0),
     ]
-    term_tensor = "unigram_ids"
+    term_tensors = ["unigram_ids"]
     if bigram_keys:
         # A bigram is looked up by its two word ids, not by its text: 170k integer keys take a
         # fraction of the memory of 170k strings, and no string concatenation is needed.
@@ -190,13 +190,12 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
                 values_int64s=bigram_values,
                 default_int64=unknown,
             ),
-            node("Concat", ["unigram_ids", "bigram_ids"], ["term_ids"], axis=-1),
         ]
-        term_tensor = "term_ids"
+        term_tensors = ["unigram_ids", "bigram_ids"]
     nodes += [
         # Binary TF: each term counts once (Unique flattens). The unknown id is appended so the list
         # is never empty and the norm never zero.
-        node("Concat", [term_tensor, "unknown_id"], ["ids_and_unknown"], axis=-1),
+        node("Concat", [*term_tensors, "unknown_id"], ["ids_and_unknown"], axis=-1),
         node("Unique", ["ids_and_unknown"], ["distinct_ids"], sorted=0),
         # Sum the weight rows (and idf^2, the last column) of the distinct terms.
         node("Gather", ["weights", "distinct_ids"], ["term_weights"], axis=0),
