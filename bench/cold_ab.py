@@ -26,7 +26,7 @@ from bench.common import REPO, percentiles, print_table, write_results
 from bench.serving import (
     cold_worker_run,
     compile_as_bundled,
-    idempotency_table,
+    idempotency_env,
     local_aws,
     publish_model,
     sample_questions,
@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 extra = {"TEAM_DIRECTORY": ""} if args.model else {}
                 env = {**serving_env(publish_model(model, s3, "ab"), work, slack.host, **extra), **s3}
                 if args.idempotency:
-                    env["IDEMPOTENCY_TABLE"] = idempotency_table(s3)
-                    env["AWS_ENDPOINT_URL_DYNAMODB"] = s3["AWS_ENDPOINT_URL_S3"]
+                    env.update(idempotency_env(s3))
                 questions = sample_questions()
                 spawn_to_answer: dict[str, list[float]] = {name: [] for name in trees}
                 gc_ms: dict[str, list[float]] = {name: [] for name in trees}

@@ -407,8 +407,9 @@ def warm_predict(model_files: dict[str, Path], questions: list[str], n: int) -> 
     }
 
 
-def idempotency_table(aws: dict[str, str]) -> str:
-    """The worker's idempotency table, shaped as deploy/merge-template.json declares it."""
+def idempotency_env(aws: dict[str, str]) -> dict[str, str]:
+    """The worker's environment as deployed: the idempotency table (shaped as
+    deploy/merge-template.json declares it) on the moto endpoint, and DynamoDB pointed there."""
     import boto3
 
     from tests.support.dynamodb import create_table
@@ -418,7 +419,7 @@ def idempotency_table(aws: dict[str, str]) -> str:
         "dynamodb", endpoint_url=aws["AWS_ENDPOINT_URL_S3"], region_name=aws["AWS_DEFAULT_REGION"]
     )
     create_table(client, name)
-    return name
+    return {"IDEMPOTENCY_TABLE": name, "AWS_ENDPOINT_URL_DYNAMODB": aws["AWS_ENDPOINT_URL_S3"]}
 
 
 def _row(
@@ -520,10 +521,7 @@ def main(argv: list[str] | None = None) -> int:
                     models["real"] = args.real_model
                 # As deployed: the worker first claims the job in the DynamoDB idempotency table.
                 deployed = "real-idempotency" if args.real_model else "sample-idempotency"
-                claimed = {
-                    "IDEMPOTENCY_TABLE": idempotency_table(s3),
-                    "AWS_ENDPOINT_URL_DYNAMODB": s3["AWS_ENDPOINT_URL_S3"],
-                }
+                claimed = idempotency_env(s3)
                 configs = [(tag, model_dir, {}) for tag, model_dir in models.items()]
                 configs.append((deployed, models["real" if args.real_model else "sample"], claimed))
                 colds = worker_cold(configs, slack, s3, questions, n_wcold, work)
