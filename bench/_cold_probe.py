@@ -72,9 +72,9 @@ def main() -> None:
 
     t_imported = time.perf_counter()
     if mode == "api":
-        from chalicelib import routes
+        from chalicelib.api import runtime as api_runtime
 
-        routes.reset(dispatcher=NullDispatcher())
+        api_runtime.reset(dispatcher=NullDispatcher())
         response = app.app(payload, _Context())
         ok = response.get("statusCode") == 200 and "ephemeral" in response.get("body", "")
     else:

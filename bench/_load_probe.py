@@ -34,7 +34,7 @@ def main() -> None:
     else:
         import onnxruntime  # noqa: F401  (timed on purpose: the worker pays for it)
 
-        from chalicelib.predictor import Predictor
+        from chalicelib.model.predictor import Predictor
 
         predictor = Predictor(model_file)
 

@@ -46,8 +46,8 @@ WORKER_FUNCTION = "whoknows-local-worker"
 WARM_UP = 20
 _NO_OP_DISPATCHER = (
     "from bench._cold_probe import NullDispatcher\n"
-    "from chalicelib import routes\n"
-    "routes.reset(dispatcher=NullDispatcher())"
+    "from chalicelib.api import runtime as api_runtime\n"
+    "api_runtime.reset(dispatcher=NullDispatcher())"
 )
 
 

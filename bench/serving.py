@@ -88,20 +88,22 @@ def serving_env(model_uri: str, cache: Path, slack_host: str, **extra: str) -> d
 
 
 def apply_env(env: dict[str, str]) -> None:
-    from chalicelib import answer, routes
+    from chalicelib.api import runtime as api_runtime
+    from chalicelib.worker import handler
 
     for name in SETTING_NAMES:
         os.environ.pop(name, None)
     os.environ.update(env)
-    routes.reset()
-    answer.reset_worker()
+    api_runtime.reset()
+    handler.reset_worker()
 
 
 def ack_inprocess(env: dict[str, str], slack: Any, questions: list[str], n: int) -> dict[str, Any]:
     from chalice.test import Client
 
     from app import app
-    from chalicelib import routes
+    from chalicelib.api import routes
+    from chalicelib.api import runtime as api_runtime
 
     def through_client(prefix: str, wait_for_job: bool) -> list[float]:
         """Signed slash commands through chalice.test.Client, 20 untimed warm-up requests first
@@ -120,13 +122,13 @@ def ack_inprocess(env: dict[str, str], slack: Any, questions: list[str], n: int)
                 if i >= 0:
                     timed.append(elapsed * 1e3)
                 if wait_for_job:
-                    routes.get_runtime().dispatcher.join()  # the answer is posted before the next request
+                    api_runtime.get_runtime().dispatcher.join()  # answer posted before the next request
         return timed
 
     apply_env(env)
     posted_before = len(slack.accepted)
     chalice_ms = through_client("a", wait_for_job=True)
-    routes.reset(dispatcher=NullDispatcher())  # same env; no job thread competing for the GIL
+    api_runtime.reset(dispatcher=NullDispatcher())  # same env; no job thread competing for the GIL
     null_ms = through_client("n", wait_for_job=False)
     direct_ms = []
     apply_env(env)
@@ -137,7 +139,7 @@ def ack_inprocess(env: dict[str, str], slack: Any, questions: list[str], n: int)
         reply = routes.slash_command(body, headers)
         direct_ms.append((time.perf_counter() - t) * 1e3)
         assert reply.status == 200
-        routes.get_runtime().dispatcher.join()
+        api_runtime.get_runtime().dispatcher.join()
     slack.wait_for(posted_before + 2 * n + 20, timeout=30)
     return {
         "requests": n,
@@ -298,7 +300,7 @@ def cold_worker_run(
     AWS_LAMBDA_FUNCTION_NAME naming the worker, so app.py's init-phase warm-up runs at import and
     the handler follows.
     """
-    from chalicelib.dispatch import Job
+    from chalicelib.jobs import Job
 
     job = Job.for_slash_command(
         question=question,
@@ -364,7 +366,7 @@ def warm_predict(model_files: dict[str, Path], questions: list[str], n: int) -> 
     block's own rank p50 is kept (`rank_block_p50_us`) to show the spread."""
     import numpy as np
 
-    from chalicelib.predictor import Predictor
+    from chalicelib.model.predictor import Predictor
     from chalicelib.text import normalize
 
     normalized = [normalize(q) for q in questions]

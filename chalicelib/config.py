@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from chalicelib.aws_session import LazySession
+from chalicelib.aws import LazySession
 
 DEFAULT_CACHE_DIR = "/tmp/whoknows-models"
+"""Lambda's only writable place (MODEL_CACHE_DIR); a later container on the same host finds the
+model it left there."""
 DEFAULT_REFRESH_SECONDS = 300.0
 DEFAULT_CONFIDENCE_THRESHOLD = 0.5
 DEFAULT_TRIGGER_WORD = "who"

@@ -63,8 +63,9 @@ DEFENSIVE = {"*/__pycache__/*", "*.pyc"}
 """Rules that usually match nothing (chalice builds without bytecode); not reported when unused."""
 RUNTIME_IMPORTS = (
     "app",
-    "chalicelib.answer",
-    "chalicelib.predictor",
+    "chalicelib.api.routes",
+    "chalicelib.worker.startup",
+    "chalicelib.model.predictor",
     "chalicelib.slack.post",
 )
 """What the API function (`app`) and the worker (its lazy imports) load on a cold start; their

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from chalicelib.manifest import MANIFEST_NAME, ManifestError, parse_manifest
+from chalicelib.model.manifest import MANIFEST_NAME, ManifestError, parse_manifest
 from export.errors import UserError
 
 
@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chalicelib.predictor import ModelLoadError, Predictor
+    from chalicelib.model.errors import ModelLoadError
+    from chalicelib.model.predictor import Predictor
 
     manifest_path = args.model / MANIFEST_NAME
     try:

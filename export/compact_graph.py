@@ -24,7 +24,13 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
-from chalicelib.predictor import INPUT_NAME, LABEL_OUTPUT, PROBABILITIES_OUTPUT, RANKED_OUTPUT, RANKING_OUTPUT
+from chalicelib.model.predictor import (
+    INPUT_NAME,
+    LABEL_OUTPUT,
+    PROBABILITIES_OUTPUT,
+    RANKED_OUTPUT,
+    RANKING_OUTPUT,
+)
 
 UNKNOWN_NORM_SQUARED = 1e-30
 """What the unknown term adds to a question's squared norm. A question with no known term then
@@ -111,7 +117,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
 
     One question per run, because that is what the worker asks: a batch dimension costs the
     graph a dozen more nodes (row offsets, scatter-add) and ~15 % of its time. Offline batches
-    loop (chalicelib.predictor.Predictor.probabilities)."""
+    loop (chalicelib.model.predictor.Predictor.probabilities)."""
     vectorizer, classifier = pipeline.named_steps["tfidf"], pipeline.named_steps["classifier"]
     _check_vectorizer(vectorizer)
     if [str(c) for c in classifier.classes_] != list(labels):

@@ -17,7 +17,7 @@ from typing import Literal
 import onnx
 from sklearn.pipeline import Pipeline
 
-from chalicelib.predictor import INPUT_NAME, LABEL_OUTPUT, LABELS_KEY, PROBABILITIES_OUTPUT, VERSION_KEY
+from chalicelib.model.predictor import INPUT_NAME, LABEL_OUTPUT, LABELS_KEY, PROBABILITIES_OUTPUT, VERSION_KEY
 from chalicelib.text import NORMALIZER_VERSION
 
 Graph = Literal["compact", "skl2onnx"]

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
-from chalicelib.predictor import Predictor
+from chalicelib.model.predictor import Predictor
 from chalicelib.text import normalize
 
 MAX_PROBABILITY_DIFFERENCE = 1e-5

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,11 +17,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.manifest import MANIFEST_NAME, Manifest, ManifestError, parse_manifest
-from chalicelib.model_store import make_s3_client, s3_key, split_s3_uri, translate_s3_error
+from chalicelib.aws import error_code
+from chalicelib.model.manifest import (
+    MANIFEST_NAME,
+    MODEL_NAME,
+    Manifest,
+    ManifestError,
+    file_sha256,
+    parse_manifest,
+)
+from chalicelib.model.store import make_s3_client, s3_key, split_s3_uri, translate_s3_error
 from export.errors import UserError
 
-MODEL_NAME = "model.onnx"
 _UNSAFE_VERSION = re.compile(r"[/\\\s]|^\.\.?$")
 
 EPILOG = """\
@@ -125,8 +131,7 @@ def _verify(model_file: Path, manifest: Manifest) -> None:
     size = model_file.stat().st_size
     if size != manifest.size_bytes:
         raise UserError(f"{model_file} has {size} bytes but its manifest says {manifest.size_bytes}: retrain")
-    with model_file.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = file_sha256(model_file)
     if digest != manifest.sha256:
         raise UserError(f"{model_file} sha256 {digest[:12]}… does not match its manifest: retrain")
 
@@ -146,7 +151,7 @@ def _published_version(client: Any, bucket: str, key: str) -> Manifest | None:
         try:
             raw = client.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "NoSuchKey":
+            if error_code(error) == "NoSuchKey":
                 return None
             raise
     try:

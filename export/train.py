@@ -20,11 +20,10 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-from chalicelib.manifest import MANIFEST_NAME, Manifest
+from chalicelib.model.manifest import MANIFEST_NAME, MODEL_NAME, Manifest, file_sha256
 from chalicelib.text import NORMALIZER_VERSION
 from export.errors import UserError
 
-MODEL_NAME = "model.onnx"
 DEFAULT_MIN_TICKETS = 10
 LIBRARIES = ("scikit-learn", "skl2onnx", "onnx", "onnxruntime", "numpy")
 
@@ -120,11 +119,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def _calibration_folds(labels: list[str], wanted: int) -> int:
     smallest = min(Counter(labels).values())
     if smallest < 2:
@@ -188,7 +182,7 @@ def train(
     shipped, params = fit(list(range(len(data)))) if final_fit == "all" else (evaluated, params)
     lap("final_fit")
 
-    data_sha = _file_sha256(tickets)
+    data_sha = file_sha256(tickets)
     now = datetime.now(UTC)
     version = f"{now:%Y%m%d-%H%M%S}-{data_sha[:8]}"
     out_dir.mkdir(parents=True, exist_ok=True)

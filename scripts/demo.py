@@ -15,7 +15,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from chalicelib.manifest import ManifestError, parse_manifest
+from chalicelib.model.manifest import ManifestError, parse_manifest
 from chalicelib.text import NORMALIZER_VERSION
 from export.sample import SAMPLE_TEAMS, SAMPLE_TICKETS
 from scripts.local_server import REPO, ChaliceLocal

@@ -13,8 +13,8 @@ from chalice.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import routes
-from chalicelib.events import InMemorySeenEvents
+from chalicelib.api import runtime as api_runtime
+from chalicelib.api.events import InMemorySeenEvents
 from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG
 from tests.support.serving import RecordingDispatcher, apply_env, base_env, signed
 
@@ -102,7 +102,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_no_request_gets_a_server_error(
     client: Any, route: str, body: bytes, content_type: str, sign: bool
 ) -> None:
-    routes.reset(dispatcher=RecordingDispatcher(), seen=InMemorySeenEvents())
+    api_runtime.reset(dispatcher=RecordingDispatcher(), seen=InMemorySeenEvents())
     headers = signed(body, content_type) if sign else {"Content-Type": content_type}
     if not content_type:
         headers.pop("Content-Type", None)

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib import routes
-from chalicelib.dispatch import LambdaDispatcher
+from chalicelib.api import runtime as api_runtime
+from chalicelib.api.dispatch import LambdaDispatcher
 from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG, RankedTeam, render_answer
 from scripts.local_server import free_port
 from tests.support.aws import apply_fake_aws_env
@@ -177,7 +177,7 @@ def test_a_failed_handover_still_answers_200_and_warns_without_the_url(
 
     response = post(client, click_body(FEEDBACK_WRONG))
 
-    assert isinstance(routes.get_runtime().dispatcher, LambdaDispatcher)
+    assert isinstance(api_runtime.get_runtime().dispatcher, LambdaDispatcher)
     assert response.status_code == 200 and json.loads(response.body) == {"ok": True}
     assert len(json_logs.events("feedback")) == 1  # the click is recorded all the same
     [warning] = json_logs.events("feedback_dispatch_failed")

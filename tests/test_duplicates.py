@@ -34,14 +34,15 @@ JSON = "application/json"
 _WORKER_CONTAINER = """
 import json, sys
 import app
-from chalicelib import answer, logs
+from chalicelib import logs
+from chalicelib.worker import handler
 
 class Context:
     aws_request_id = sys.argv[1]
     def get_remaining_time_in_millis(self):
         return 60_000
 
-answer.get_worker().holder.get(logs.Timings())  # warm: settings read, model loaded
+handler.get_worker().holder.get(logs.Timings())  # warm: settings read, model loaded
 print("ready", flush=True)
 event = json.loads(sys.stdin.readline())
 print(json.dumps(app.worker(event, Context())), flush=True)
@@ -96,7 +97,7 @@ def test_one_job_in_two_worker_containers(
     slack_standin: SlackStandIn,
     tmp_path: Path,
 ) -> None:
-    from chalicelib.dispatch import Job
+    from chalicelib.jobs import Job
 
     env = _env(idempotency_table, tmp_path, sample_model_dir, slack_standin, shared)
     job = Job.for_message(

@@ -26,8 +26,9 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import answer, routes
+from chalicelib.api import runtime as api_runtime
 from chalicelib.slack.render import FEEDBACK_WRONG
+from chalicelib.worker import handler
 from tests.support.interactions import block_actions, interaction_body
 from tests.support.records import AllRecords
 from tests.support.serving import apply_env, base_env, event_body, signed, slash_body
@@ -200,8 +201,8 @@ def flow(
     )
     apply_env(monkeypatch, env)
     yield values, slack_standin
-    routes.reset()
-    answer.reset_worker()
+    api_runtime.reset()
+    handler.reset_worker()
 
 
 def _use_model(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
@@ -209,8 +210,8 @@ def _use_model(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     from export.sample import SAMPLE_TEAMS
 
     monkeypatch.setenv("TEAM_DIRECTORY", str(SAMPLE_TEAMS))
-    routes.reset()
-    answer.reset_worker()
+    api_runtime.reset()
+    handler.reset_worker()
 
 
 def _post(path: str, body: bytes, content_type: str, secret: str, **headers: str) -> Any:
@@ -220,7 +221,7 @@ def _post(path: str, body: bytes, content_type: str, secret: str, **headers: str
         response = client.http.post(
             path, headers=signed(body, content_type, secret=secret, **headers), body=body
         )
-    routes.get_runtime().dispatcher.join(timeout=30)  # type: ignore[attr-defined]  # LocalDispatcher
+    api_runtime.get_runtime().dispatcher.join(timeout=30)  # type: ignore[attr-defined]  # LocalDispatcher
     return response
 
 
@@ -398,7 +399,7 @@ def test_secrets_read_from_ssm_leak_nothing_even_at_debug(
         ssm.put_parameter(Name=parameter, Value=value, Type="SecureString")
         monkeypatch.delenv(name)
         monkeypatch.setenv(f"{name}_PARAM", parameter)
-    routes.reset()
+    api_runtime.reset()
     records.records.clear()
     records.rendered.clear()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,19 +26,18 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from chalicelib.slack.ids import is_channel, is_user_group
+
 MAX_TEAMS_SHOWN = 3
-MISCONFIGURED_TEXT = "whoknows is misconfigured; tell your admin."
 """More than three guesses reads as "anyone"; the caller may pass a longer ranking."""
+MISCONFIGURED_TEXT = "whoknows is misconfigured; tell your admin."
 MAX_ECHO_CHARS = 150
 """Echoed questions are cut so the answer, not the question, fills the message."""
 MAX_NAME_CHARS = 80
 FEEDBACK_RIGHT = "feedback_right"
 FEEDBACK_WRONG = "feedback_wrong"
-"""action_ids of the feedback buttons; chalicelib.feedback reads the clicks by these names."""
+"""action_ids of the feedback buttons; chalicelib.api.feedback reads the clicks by these names."""
 
-_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
-_CHANNEL_NAME = re.compile(r"#[a-z0-9_-]{1,80}")
-_USER_GROUP_ID = re.compile(r"S[A-Z0-9]{1,20}")
 
 USAGE_EXAMPLES = (
     "why does the nightly export time out?",
@@ -63,11 +61,9 @@ class RankedTeam:
     def __post_init__(self) -> None:
         if not (0.0 <= self.probability <= 1.0) or math.isnan(self.probability):
             raise ValueError(f"probability for {self.label!r} must be within [0, 1]")
-        if self.channel is not None and not (
-            _CHANNEL_NAME.fullmatch(self.channel) or _CHANNEL_ID.fullmatch(self.channel)
-        ):
+        if self.channel is not None and not is_channel(self.channel):
             raise ValueError(f"channel for {self.label!r} must be #name or a channel id")
-        if self.user_group is not None and not _USER_GROUP_ID.fullmatch(self.user_group):
+        if self.user_group is not None and not is_user_group(self.user_group):
             raise ValueError(f"user_group for {self.label!r} must be a subteam id such as S0123")
 
 

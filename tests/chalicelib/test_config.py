@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.aws_session import LazySession
+from chalicelib.api.dispatch import LambdaDispatcher
+from chalicelib.api.runtime import Runtime
+from chalicelib.aws import LazySession
 from chalicelib.config import (
     DEFAULT_TEAM_DIRECTORIES,
     ConfigError,
@@ -15,8 +17,6 @@ from chalicelib.config import (
     parse_settings,
     reset_settings,
 )
-from chalicelib.dispatch import LambdaDispatcher
-from chalicelib.routes import Runtime
 from tests.support.aws import apply_fake_aws_env
 
 MINIMAL = {

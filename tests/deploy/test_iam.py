@@ -47,16 +47,16 @@ class Call:
 
 CALLS: dict[tuple[str, str, str], Call] = {
     # (where, service, client method): what it needs
-    ("chalicelib/dispatch.py", "lambda", "invoke"): Call("lambda:InvokeFunction", frozenset({API})),
+    ("chalicelib/api/dispatch.py", "lambda", "invoke"): Call("lambda:InvokeFunction", frozenset({API})),
     ("chalicelib/config.py", "ssm", "get_parameter"): Call("ssm:GetParameter", frozenset({API, WORKER})),
-    ("chalicelib/model_store.py", "s3", "get_object"): Call("s3:GetObject", frozenset({WORKER})),
-    ("chalicelib/idempotency.py", "dynamodb", "put_item"): Call(
+    ("chalicelib/model/store.py", "s3", "get_object"): Call("s3:GetObject", frozenset({WORKER})),
+    ("chalicelib/worker/idempotency.py", "dynamodb", "put_item"): Call(
         "dynamodb:PutItem", frozenset({WORKER}), "IDEMPOTENCY_TABLE"
     ),
-    ("chalicelib/idempotency.py", "dynamodb", "update_item"): Call(
+    ("chalicelib/worker/idempotency.py", "dynamodb", "update_item"): Call(
         "dynamodb:UpdateItem", frozenset({WORKER}), "IDEMPOTENCY_TABLE"
     ),
-    ("chalicelib/idempotency.py", "dynamodb", "delete_item"): Call(
+    ("chalicelib/worker/idempotency.py", "dynamodb", "delete_item"): Call(
         "dynamodb:DeleteItem", frozenset({WORKER}), "IDEMPOTENCY_TABLE"
     ),
 }
@@ -272,7 +272,7 @@ def test_the_idempotency_table_is_the_workers_only_and_its_calls_are_on_it_alone
 
 
 def test_the_records_key_and_expiry_attributes_are_the_tables() -> None:
-    from chalicelib.idempotency import EXPIRATION, ID
+    from chalicelib.worker.idempotency import EXPIRATION, ID
 
     properties = json.loads(TEMPLATE.read_text())["Resources"]["IdempotencyTable"]["Properties"]
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.pipeline import Pipeline
 
-from chalicelib.predictor import Predictor
+from chalicelib.model.predictor import Predictor
 from chalicelib.text import normalize
 from export.compact_graph import UnsupportedPipeline, build_compact_model
 from export.convert import to_onnx

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chalicelib.predictor import Predictor
+from chalicelib.model.predictor import Predictor
 from export.convert import GRAPHS, ConversionError, to_onnx
 from export.dataset import load_dataset
 from export.pipeline import ModelParams, build_pipeline, training_rows

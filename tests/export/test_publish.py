@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.manifest import MANIFEST_NAME, parse_manifest
+from chalicelib.model.manifest import MANIFEST_NAME, parse_manifest
 from export.errors import UserError
 from export.publish import publish, register
 from tests.support.s3 import write_model

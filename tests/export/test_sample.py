@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.teams import TeamDirectory
+from chalicelib.model.teams import TeamDirectory
 from export.sample import SAMPLE_TEAMS, SAMPLE_TICKETS
 from export.sample.generate import main
 from export.tickets import read_tickets

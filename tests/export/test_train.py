@@ -10,8 +10,8 @@ from pathlib import Path
 import onnx
 import pytest
 
-from chalicelib.manifest import parse_manifest
-from chalicelib.predictor import Predictor
+from chalicelib.model.manifest import parse_manifest
+from chalicelib.model.predictor import Predictor
 from export.__main__ import main
 from export.sample import SAMPLE_TICKETS
 from export.tickets import Ticket, read_tickets, write_tickets

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.manifest import MANIFEST_NAME, Manifest
+from chalicelib.model.manifest import MANIFEST_NAME, Manifest
 from tests.support.aws import REGION, apply_fake_aws_env
 
 

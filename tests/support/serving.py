@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.config import SETTING_NAMES
-from chalicelib.dispatch import Job
+from chalicelib.jobs import Job
 from chalicelib.slack.verify import sign_request
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -55,14 +55,15 @@ def base_env(tmp_path: Any, **overrides: str) -> dict[str, str]:
 
 def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     """Replaces every whoknows setting in os.environ by `env`, then forgets cached state."""
-    from chalicelib import answer, routes
+    from chalicelib.api import runtime as api_runtime
+    from chalicelib.worker import handler
 
     for name in SETTING_NAMES:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    routes.reset()
-    answer.reset_worker()
+    api_runtime.reset()
+    handler.reset_worker()
 
 
 def signed(body: bytes, content_type: str, secret: str = SIGNING_SECRET, **extra: str) -> dict[str, str]:
@@ -136,14 +137,14 @@ def capture_json_logs() -> Any:
 
 
 @pytest.fixture(autouse=True)
-def no_cold_load_outlives_its_test() -> Any:
-    """A worker loads its first model on threads (chalicelib.cold_load.ColdLoad). A test that built a
-    worker without asking for its model waits for them here, so they cannot log into other tests."""
-    from chalicelib.cold_load import COLD_LOAD_THREADS
+def no_model_load_outlives_its_test() -> Any:
+    """A worker starts its first model load on a thread (ModelHolder.start_loading). A test that built
+    a worker without asking for its model waits for it here, so it cannot log into other tests."""
+    from chalicelib.model.holder import LOAD_THREAD
 
     yield
     for thread in threading.enumerate():
-        if thread.name in COLD_LOAD_THREADS:
+        if thread.name.startswith(LOAD_THREAD):
             thread.join(30)
 
 
@@ -156,12 +157,12 @@ def json_logs() -> Any:
 @pytest.fixture
 def dispatcher(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> RecordingDispatcher:
     """The test environment's settings, with jobs recorded instead of run (and fresh event memory)."""
-    from chalicelib import routes
-    from chalicelib.events import InMemorySeenEvents
+    from chalicelib.api import runtime as api_runtime
+    from chalicelib.api.events import InMemorySeenEvents
 
     apply_env(monkeypatch, base_env(tmp_path))
     recorder = RecordingDispatcher()
-    routes.reset(dispatcher=recorder, seen=InMemorySeenEvents())
+    api_runtime.reset(dispatcher=recorder, seen=InMemorySeenEvents())
     return recorder
 
 
@@ -178,7 +179,7 @@ def client() -> Any:
 
 def _write_variant(dest: Path, manifest_data: dict[str, Any], version: str, payload: bytes) -> Path:
     """Writes `payload` as dest/model.onnx with the manifest updated to match it."""
-    from chalicelib.manifest import MANIFEST_NAME
+    from chalicelib.model.manifest import MANIFEST_NAME
 
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "model.onnx").write_bytes(payload)
@@ -198,8 +199,8 @@ def model_variant(source: Any, dest: Any, version: str) -> Any:
     and sha256 (what a retrain produces, minus the ten seconds of training)."""
     import onnx
 
-    from chalicelib.manifest import MANIFEST_NAME, parse_manifest
-    from chalicelib.predictor import VERSION_KEY
+    from chalicelib.model.manifest import MANIFEST_NAME, parse_manifest
+    from chalicelib.model.predictor import VERSION_KEY
 
     source = Path(source)
     manifest = parse_manifest((source / MANIFEST_NAME).read_bytes())
@@ -214,7 +215,7 @@ def model_variant(source: Any, dest: Any, version: str) -> Any:
 
 def broken_variant(source: Any, dest: Any, version: str, payload: bytes = b"not an onnx model") -> Any:
     """A folder whose manifest is valid and matches its bytes, but the bytes are not a model."""
-    from chalicelib.manifest import MANIFEST_NAME
+    from chalicelib.model.manifest import MANIFEST_NAME
 
     manifest_data = json.loads((Path(source) / MANIFEST_NAME).read_text())
     return _write_variant(Path(dest), manifest_data, version, payload)

@@ -1,0 +1,216 @@
+"""What the API function does with each Slack request: verify, parse, answer at once or hand over.
+
+Kept out of app.py so the routes there stay one line each, and testable without Chalice. Every route
+starts the same way (`verified`): settings (a broken deployment answers 200 with a friendly line,
+never a 5xx Slack would show as a failure), then the signature (401, nothing else done); only then
+does the route's own code run.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalicelib import logs
+from chalicelib.api import feedback
+from chalicelib.api.dispatch import DispatchFailed
+from chalicelib.api.runtime import Runtime, get_runtime
+from chalicelib.config import ConfigError, SecretUnavailable
+from chalicelib.jobs import Job
+from chalicelib.slack.render import MISCONFIGURED_TEXT, SlackMessage, render_ack, render_error, render_usage
+from chalicelib.slack.requests import (
+    BadRequest,
+    BlockActions,
+    EventCallback,
+    IgnoredEnvelope,
+    IgnoredInteraction,
+    UrlVerification,
+    parse_event_callback,
+    parse_interaction,
+    parse_slash_command,
+)
+from chalicelib.slack.verify import InvalidSignature, verify_request
+
+_log = logs.get_logger(__name__)
+RETRY_HEADER = "x-slack-retry-num"
+HELP_WORDS = {"help", "?", "-h", "--help"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer, framework-free: app.py turns it into a chalice.Response."""
+
+    status: int
+    body: Any = ""
+
+    @classmethod
+    def message(cls, message: SlackMessage) -> Reply:
+        return cls(200, message.payload())
+
+    @classmethod
+    def error(cls, status: int, text: str) -> Reply:
+        return cls(status, {"error": text})
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request whose signature has been verified, with what a route needs to handle it."""
+
+    runtime: Runtime
+    body: bytes
+    headers: Mapping[str, str]
+    request_id: str
+    timings: logs.Timings
+
+
+Route = Callable[[bytes, Mapping[str, str], str | None], Reply]
+
+
+def verified(route: str) -> Callable[[Callable[[Request], Reply]], Route]:
+    """Every route's preamble: the request id for its log lines, the settings, the signature."""
+
+    def decorate(handle: Callable[[Request], Reply]) -> Route:
+        @functools.wraps(handle)
+        def run(body: bytes, headers: Mapping[str, str], request_id: str | None = None) -> Reply:
+            with logs.request_context(request_id) as rid:
+                timings = logs.Timings()
+                runtime = _prepare(route, body, headers, timings)
+                if isinstance(runtime, Reply):
+                    return runtime
+                return handle(Request(runtime, body, headers, rid, timings))
+
+        return run
+
+    return decorate
+
+
+def _prepare(route: str, body: bytes, headers: Mapping[str, str], timings: logs.Timings) -> Runtime | Reply:
+    """Settings, then the signature. Returns the runtime to go on, or the reply to stop with."""
+    try:
+        runtime = get_runtime()
+        secret = runtime.settings.signing_secret.get()
+    except (ConfigError, SecretUnavailable) as error:
+        problems = error.problems if isinstance(error, ConfigError) else [str(error)]
+        logs.error(_log, "config_invalid", route=route, problems=problems)
+        return _misconfigured(route)
+    try:
+        with timings.measure("verify"):
+            verify_request(secret, body, headers)
+    except InvalidSignature as error:
+        logs.warning(_log, "request_refused", route=route, reason=error.reason, **timings)
+        return Reply.error(401, "invalid request signature")
+    return runtime
+
+
+def _misconfigured(route: str) -> Reply:
+    if route == "slash":
+        return Reply.message(render_error(MISCONFIGURED_TEXT))
+    return Reply(200, {"ok": False})
+
+
+def _hand_over(
+    request: Request, job: Job, handed_event: str, failed_event: str = "dispatch_failed", **fields: Any
+) -> bool:
+    """Hands `job` to the worker and logs the outcome; False when it failed (logged as an error,
+    except a feedback confirmation's: its click is already logged, the user only misses a "thanks")."""
+    try:
+        with request.timings.measure("dispatch"):
+            request.runtime.dispatcher.dispatch(job)
+    except DispatchFailed as error:
+        level = logs.warning if job.kind == "feedback" else logs.error
+        level(_log, failed_event, job_id=job.job_id, error=str(error), **fields, **request.timings)
+        return False
+    logs.info(_log, handed_event, job_id=job.job_id, **fields, **request.timings)
+    return True
+
+
+@verified("slash")
+def slash_command(request: Request) -> Reply:
+    timings = request.timings
+    if _is_ssl_check(request.body):
+        logs.info(_log, "ssl_check", **timings)
+        return Reply(200, "")
+    try:
+        command = parse_slash_command(request.body)
+    except BadRequest as error:
+        logs.warning(_log, "slash_bad_request", reason=str(error), **timings)
+        return Reply.message(render_error(str(error)))
+    if not command.text or command.text.lower() in HELP_WORDS:
+        logs.info(_log, "slash_usage", **timings)
+        return Reply.message(render_usage())
+    job = Job.for_slash_command(
+        question=command.text,
+        user_id=command.user_id,
+        response_url=command.response_url,
+        trigger_id=command.trigger_id,
+        team_id=command.team_id,
+        request_id=request.request_id,
+    )
+    if not _hand_over(request, job, "slash_dispatched"):
+        return Reply.message(render_error("I couldn't start looking for an answer; please try again."))
+    return Reply.message(render_ack(command.text))
+
+
+def _is_ssl_check(body: bytes) -> bool:
+    try:
+        return parse_qs(body.decode("utf-8")).get("ssl_check") == ["1"]
+    except UnicodeDecodeError:
+        return False
+
+
+@verified("events")
+def events(request: Request) -> Reply:
+    timings = request.timings
+    retry = {name.lower(): value for name, value in request.headers.items()}.get(RETRY_HEADER)
+    if retry is not None:
+        # The first delivery was acknowledged (or is being handled): a retry must do nothing.
+        logs.info(_log, "event_retry_ignored", retry_num=retry, **timings)
+        return Reply(200, {"ok": True})
+    try:
+        envelope = parse_event_callback(request.body)
+    except BadRequest as error:
+        logs.warning(_log, "event_bad_request", reason=str(error), **timings)
+        return Reply(200, {"ok": False})  # 2xx: a retry of a malformed body would be as malformed
+    if isinstance(envelope, UrlVerification):
+        logs.info(_log, "url_verification", **timings)
+        return Reply(200, {"challenge": envelope.challenge})
+    if isinstance(envelope, IgnoredEnvelope):
+        logs.info(_log, "event_ignored", reason=f"envelope_{envelope.envelope_type}", **timings)
+        return Reply(200, {"ok": True})
+    assert isinstance(envelope, EventCallback)
+    decision = request.runtime.events.consider(envelope, request_id=request.request_id)
+    fields = {"event_id": envelope.event_id, "event_type": envelope.event_type, "reason": decision.reason}
+    if decision.job is None:
+        logs.info(_log, "event_ignored", **fields, **timings)
+        return Reply(200, {"ok": True})
+    handed = _hand_over(request, decision.job, "event_dispatched", **fields)
+    return Reply(200, {"ok": handed})
+
+
+@verified("interactions")
+def interactions(request: Request) -> Reply:
+    """Clicks on our messages' buttons (`block_actions`): verified, parsed, logged; always quick.
+
+    Slack ignores the body of a 200 here; the user is thanked through the click's response_url by
+    the worker (a `feedback` job), so this route does no I/O beyond handing the job over. The click
+    is recorded by its log line before that, so a failed handover still answers {"ok": true}.
+    """
+    timings = request.timings
+    try:
+        interaction = parse_interaction(request.body)
+    except BadRequest as error:
+        logs.warning(_log, "interaction_bad_request", reason=str(error), **timings)
+        return Reply.error(400, str(error))
+    if isinstance(interaction, IgnoredInteraction):
+        reason = f"type_{interaction.interaction_type[:50]}"
+        logs.info(_log, "interaction_ignored", reason=reason, **timings)
+        return Reply(200, {"ok": True})
+    assert isinstance(interaction, BlockActions)
+    recorded = feedback.record(interaction, **timings)
+    job = feedback.confirmation_job(interaction, recorded, request_id=request.request_id)
+    if job is not None:
+        _hand_over(request, job, "feedback_dispatched", "feedback_dispatch_failed")
+    return Reply(200, {"ok": True})

@@ -1,0 +1,107 @@
+"""The manifest that travels next to `model.onnx`: what the worker trusts before loading a model.
+
+Written by the export pipeline, read by the worker. Only the fields the worker acts on are typed;
+the rest (metrics, training data summary, library versions) is kept verbatim in `extra`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MANIFEST_FORMAT = 1
+MANIFEST_NAME = "manifest.json"
+MODEL_NAME = "model.onnx"
+"""The model file's name beside its manifest, in a training folder and in a published version."""
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ManifestError(ValueError):
+    """The manifest is missing a field or holds a value the worker cannot trust."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    version: str
+    model_path: str  # relative to the manifest's own location
+    sha256: str
+    size_bytes: int
+    labels: tuple[str, ...]
+    normalizer_version: str
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": MANIFEST_FORMAT,
+            "version": self.version,
+            "model_path": self.model_path,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "labels": list(self.labels),
+            "normalizer_version": self.normalizer_version,
+            **self.extra,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+    def with_model_path(self, model_path: str) -> Manifest:
+        return Manifest(
+            self.version,
+            model_path,
+            self.sha256,
+            self.size_bytes,
+            self.labels,
+            self.normalizer_version,
+            self.extra,
+        )
+
+
+def parse_manifest(raw: bytes | str) -> Manifest:
+    """Parses and validates manifest JSON; raises ManifestError with the first problem found."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ManifestError(f"manifest is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ManifestError("manifest must be a JSON object")
+    if data.get("format") != MANIFEST_FORMAT:
+        raise ManifestError(f"unsupported manifest format {data.get('format')!r}, expected {MANIFEST_FORMAT}")
+    for key in ("version", "model_path", "sha256", "normalizer_version"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise ManifestError(f"manifest field {key!r} must be a non-empty string")
+    if not _SHA256.match(data["sha256"]):
+        raise ManifestError("manifest field 'sha256' must be 64 lowercase hex digits")
+    if ".." in data["model_path"].split("/") or data["model_path"].startswith("/"):
+        raise ManifestError("manifest field 'model_path' must be a relative path inside the model location")
+    size = data.get("size_bytes")
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        raise ManifestError("manifest field 'size_bytes' must be a positive integer")
+    labels = data.get("labels")
+    if (
+        not isinstance(labels, list)
+        or len(labels) < 2
+        or not all(isinstance(label, str) and label for label in labels)
+        or len(set(labels)) != len(labels)
+    ):
+        raise ManifestError("manifest field 'labels' must list at least two distinct team names")
+    known = {"format", "version", "model_path", "sha256", "size_bytes", "labels", "normalizer_version"}
+    return Manifest(
+        version=data["version"],
+        model_path=data["model_path"],
+        sha256=data["sha256"],
+        size_bytes=size,
+        labels=tuple(labels),
+        normalizer_version=data["normalizer_version"],
+        extra={k: v for k, v in data.items() if k not in known},
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file, as a manifest records its model's."""
+    with Path(path).open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
