@@ -1,6 +1,6 @@
 """Worker cold start: this checkout against another revision, run by run in turn.
 
-This VM's speed drifts by up to ±40 % between minutes, so two cold-start figures taken minutes
+The build machine's speed drifts by up to ±40 % between minutes, so two cold-start figures taken minutes
 apart cannot show a 10 % change. Here bench.serving's (d) probe runs alternately from a git
 worktree of `--baseline` and from this checkout, against one moto S3 server and one Slack
 stand-in, so drift hits both alike. Both trees use this checkout's probe (`bench/_cold_probe.py`,

@@ -62,7 +62,7 @@ def verdict(value: float, target: float) -> str:
 
 
 def calibration_ms(repeats: int = 5) -> float:
-    """The median time of a fixed pure-Python loop: this VM's speed drifts by up to ±40 % between
+    """The median time of a fixed pure-Python loop: the machine's speed drifts by up to ±40 % between
     minutes, so each result records how fast the machine was when it was written."""
     times = []
     for _ in range(repeats):

@@ -214,7 +214,7 @@ def worker_cold(
     runs: int,
     work: Path,
 ) -> dict[str, dict[str, Any]]:
-    """(d) and (f) for each (tag, model folder, extra environment), run by run in turn: this VM's
+    """(d) and (f) for each (tag, model folder, extra environment), run by run in turn: the machine's
     speed drifts between minutes, and blocks of runs taken one after the other compared the drift
     more than the configurations."""
     uris = {tag: publish_model(model_dir, s3, tag) for tag, model_dir, _ in configs}
@@ -360,7 +360,7 @@ WARM_BLOCKS = 10
 def warm_predict(model_files: dict[str, Path], questions: list[str], n: int) -> dict[str, dict[str, Any]]:
     """(e) for each model: `n` timed calls of each kind, in WARM_BLOCKS blocks, the models in turn.
 
-    One block of 5,000 calls takes ~0.5 s, shorter than this VM's slow phases (a same-model block
+    One block of 5,000 calls takes ~0.5 s, shorter than the machine's slow phases (a same-model block
     measured 67 and 119 us p50 a second apart): whichever model's block met one missed. In turn,
     block by block, the drift hits every model alike, and the percentiles pool every call. Each
     block's own rank p50 is kept (`rank_block_p50_us`) to show the spread."""

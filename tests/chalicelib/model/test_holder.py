@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chalicelib.logs import Timings
 from chalicelib.model.errors import ModelCorrupt, ModelLoadError, ModelNotFound, ModelRejected
-from chalicelib.model.holder import ModelHolder
+from chalicelib.model.holder import LOAD_THREAD, ModelHolder
 from chalicelib.model.manifest import MANIFEST_NAME
 from chalicelib.model.store import ModelStore
 from export.publish import publish
@@ -122,3 +126,69 @@ def test_cold_failures_raise_the_store_or_load_error(sample_model_dir: Path, tmp
     (renamed / MANIFEST_NAME).write_text(json.dumps(manifest))
     with pytest.raises(ModelRejected):
         _holder(str(renamed), tmp_path / "cache").get()
+
+
+# --- the first load on its own thread (Lambda's init phase) ---------------------------------------
+
+
+class GatedStore(ModelStore):
+    """A real file store whose pointer read waits until the test opens the gate, noting the thread."""
+
+    def __init__(self, uri: str, cache: Path) -> None:
+        super().__init__(uri, cache)
+        self.gate = threading.Event()
+        self.readers: list[str] = []
+
+    def read_manifest(self) -> Any:
+        self.readers.append(threading.current_thread().name)
+        assert self.gate.wait(20)
+        return super().read_manifest()
+
+
+def _join_load_threads() -> None:
+    for thread in threading.enumerate():
+        if thread.name.startswith(LOAD_THREAD):
+            thread.join(20)
+
+
+def test_start_loading_loads_on_its_thread_and_the_next_get_waits_for_it(
+    sample_model_dir: Path, tmp_path: Path, json_logs: Any
+) -> None:
+    store = GatedStore(str(model_variant(sample_model_dir, tmp_path / "live", "v1")), tmp_path / "cache")
+    holder = ModelHolder(store, 300, clock=Clock())
+
+    holder.start_loading()
+    holder.start_loading()  # one load, however often it is asked for
+    assert not holder.loaded
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(holder.get, timings := Timings())
+        time.sleep(0.2)  # the caller is now waiting for the load
+        store.gate.set()
+        assert waiting.result(20).version == "v1"
+
+    assert len(store.readers) == 1 and store.readers[0].startswith(LOAD_THREAD)
+    assert "model_wait_ms" in timings
+    assert len(json_logs.events("model_loaded")) == 1
+
+
+def test_a_failed_first_load_is_raised_to_its_waiting_caller_and_a_later_caller_loads_anew(
+    sample_model_dir: Path, tmp_path: Path
+) -> None:
+    live = tmp_path / "live"
+    live.mkdir()  # nothing published yet
+    store = GatedStore(str(live), tmp_path / "cache")
+    holder = ModelHolder(store, 300, clock=Clock())
+
+    holder.start_loading()
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(holder.get)
+        time.sleep(0.2)
+        store.gate.set()
+        with pytest.raises(ModelNotFound):
+            waiting.result(20)
+    _join_load_threads()
+    assert len(store.readers) == 1  # the waiting caller took the load's failure, no second read
+
+    model_variant(sample_model_dir, live, "v2")
+    assert holder.get().version == "v2"
+    assert len(store.readers) == 2
