@@ -4,11 +4,12 @@
   splits on single spaces (`token_pattern=r"\\S+"`, `lowercase=False`), exactly what the ONNX
   Tokenizer does with `separators=[" "]`. `binary=True` stands in for `sublinear_tf`, which the
   converter does not reproduce, and scores better here anyway.
-- `min_df` bounds the vocabulary (the ONNX graph computes a dense vector of that length per
-  question, so it sets model size, load time and latency). Not `max_features`: its frequency
-  cut-off can keep a bigram while dropping one of its words on a tie, and onnxruntime's
-  TfIdfVectorizer then scores that bigram differently (seen: "jackson databind", error 1e-2).
-  With `min_df` every kept bigram's words are kept too (a word is in every document its bigram is).
+- `min_df` bounds the vocabulary, which sets the model's size and load time (the compact graph's
+  cost per question grows with the question, not the vocabulary). Not `max_features`: its
+  frequency cut-off can keep a bigram while dropping one of its words on a tie, and skl2onnx's
+  reference graph (onnxruntime's TfIdfVectorizer) then scores that bigram differently
+  ("jackson databind", error 1e-2). With `min_df` every kept bigram's words are kept too (a word
+  is in every document its bigram is).
 - LinearSVC with balanced class weights (small teams matter as much as large ones), wrapped in
   sigmoid calibration so the bot can say how sure it is. `ensemble=False` keeps a single linear
   model in the graph (the cross-validation folds only fit the calibrators).

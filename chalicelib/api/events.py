@@ -46,6 +46,11 @@ class InMemorySeenEvents:
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        """How many keys are remembered now (never more than `max_entries`)."""
+        with self._lock:
+            return len(self._seen)
+
     def first_time(self, key: str) -> bool:
         now = self._clock()
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -129,8 +130,18 @@ def test_ssm_failure_names_the_parameter_not_the_cause_details() -> None:
 def test_ssm_parameter_is_fetched_with_decryption_through_the_shared_session(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_server: str
 ) -> None:
+    import botocore.session
+
     apply_fake_aws_env(monkeypatch, tmp_path / "absent", SSM=moto_server)
     LazySession().client("ssm").put_parameter(Name="/wk/signing", Value="from-ssm", Type="SecureString")
+    made: list[botocore.session.Session] = []
+
+    class CountedSession(botocore.session.Session):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(botocore.session, "Session", CountedSession)
     env = {**MINIMAL, "SLACK_SIGNING_SECRET_PARAM": "/wk/signing", "DISPATCH_MODE": "lambda"}
     env["WORKER_FUNCTION_NAME"] = "whoknows-test-worker"
     del env["SLACK_SIGNING_SECRET"]
@@ -141,9 +152,9 @@ def test_ssm_parameter_is_fetched_with_decryption_through_the_shared_session(
     dispatcher = Runtime.from_settings(settings).dispatcher
     assert isinstance(dispatcher, LambdaDispatcher)
     dispatcher.connect()
-    loader = settings.aws._session.get_component("data_loader")
-    assert dispatcher._client._loader is loader
-    assert parse_settings(env).aws is not settings.aws  # one session per container's settings
+    assert dispatcher.connected and len(made) == 1  # the SSM and Lambda clients share one session
+    parse_settings(env).aws.client("ssm")
+    assert len(made) == 2  # one session per container's settings
 
 
 def test_load_settings_is_cached_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:

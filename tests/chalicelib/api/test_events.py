@@ -77,4 +77,4 @@ def test_seen_events_forget_after_ttl_and_stay_bounded() -> None:
     assert seen.first_time("a")
     for key in "bcde":
         assert seen.first_time(key)
-    assert len(seen._seen) <= 3
+    assert len(seen) == 3
