@@ -6,8 +6,9 @@ built bundle twice (as built, with the .pyc files deploy/bundle.py adds; and wit
 times, in fresh interpreters that may not write bytecode (`-I -S -B`) with only boto3 and friends
 beside the bundle (as the Lambda runtime provides them):
 
-- `import app`: what the API function's cold start imports before its first request;
-- the worker's further imports (answer, predictor with numpy + onnxruntime, posting).
+- `import app` and the routes: what the API function's cold start imports before its first request;
+- the worker's further imports (its start-up: the worker, the predictor with numpy + onnxruntime,
+  posting, the idempotency ledger).
 
     python -m deploy.bundle --stage dev            # builds build/dev/deployment.zip first
     python -m bench.bundle_imports [--zip build/dev/deployment.zip] [--runs 10]
@@ -25,15 +26,17 @@ import zipfile
 from pathlib import Path
 
 from bench.common import REPO, percentiles, print_table, write_results
-from deploy.bundle import RUNTIME_IMPORTS, lambda_runtime_folder
+from deploy.bundle import API_IMPORTS, WORKER_IMPORTS, lambda_runtime_folder
 
 _PROBE = """
 import importlib, sys, time
 sys.path[:0] = [sys.argv[1]]
 sys.path.append(sys.argv[2])
-api_module, *worker_modules = sys.argv[3:]
+api_count = int(sys.argv[3])
+api_modules, worker_modules = sys.argv[4 : 4 + api_count], sys.argv[4 + api_count :]
 start = time.perf_counter()
-importlib.import_module(api_module)
+for name in api_modules:
+    importlib.import_module(name)
 api = time.perf_counter()
 for name in worker_modules:
     importlib.import_module(name)
@@ -81,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs):  # alternate, so drift in machine speed hits both alike
             for variant, (folder, _pycs) in bundles.items():
                 done = subprocess.run(
-                    [python, "-I", "-S", "-B", "-c", _PROBE, str(folder), str(runtime), *RUNTIME_IMPORTS],
+                    [
+                        *(python, "-I", "-S", "-B", "-c", _PROBE, str(folder), str(runtime)),
+                        *(str(len(API_IMPORTS)), *API_IMPORTS, *WORKER_IMPORTS),
+                    ],
                     cwd=folder,
                     capture_output=True,
                     text=True,
@@ -112,7 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     print_table(
         f"cold-start imports from {args.zip.name}, fresh `python -I -S -B` each, {args.runs} runs (medians)",
-        ["bundle", ".pyc files", "API: import app (ms)", "worker: further imports (ms)", "worker total (ms)"],
+        [
+            "bundle",
+            ".pyc files",
+            "API: import app + routes (ms)",
+            "worker: further imports (ms)",
+            "worker total (ms)",
+        ],
         rows,
     )
     write_results("bundle_imports", {"zip": str(args.zip), "runs": args.runs, "variants": results})

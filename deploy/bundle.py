@@ -61,16 +61,13 @@ TRIM_GLOBS = (
 )
 DEFENSIVE = {"*/__pycache__/*", "*.pyc"}
 """Rules that usually match nothing (chalice builds without bytecode); not reported when unused."""
-RUNTIME_IMPORTS = (
-    "app",
-    "chalicelib.api.routes",
-    "chalicelib.worker.startup",
-    "chalicelib.model.predictor",
-    "chalicelib.slack.post",
-)
-"""What the API function (`app`) and the worker (its lazy imports) load on a cold start; their
-modules from the bundle get precompiled bytecode. A module missing here still works, compiled from
-source when first imported."""
+API_IMPORTS = ("app", "chalicelib.api.routes")
+"""What the API function imports on a cold start (the routes in its init phase)."""
+WORKER_IMPORTS = ("chalicelib.worker.startup", "chalicelib.model.predictor", "chalicelib.slack.post")
+"""What the worker imports on top of `app` in its init phase."""
+RUNTIME_IMPORTS = API_IMPORTS + WORKER_IMPORTS
+"""Their modules from the bundle get precompiled bytecode. A module missing here still works,
+compiled from source when first imported."""
 LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 """What the Lambda Python runtime ships besides the standard library (so the bundle leaves it out)."""
 NATIVE_DUPLICATE = "onnxruntime/capi/libonnxruntime.so*"
