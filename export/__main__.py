@@ -1,22 +1,23 @@
 """`python -m export <command>`: the offline pipeline's command line.
 
 Each command lives in its own module exposing `register(subparsers)`, which adds a subparser whose
-default `func(args) -> int` runs it. Operator mistakes raise `UserError` and print one line.
+default `func(args) -> int` runs it. Operator mistakes, usage errors included, raise `UserError`
+and print one line.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
+from export.arguments import CommandLineParser
 from export.errors import UserError
 
 COMMANDS = ("collect", "train", "ask", "publish")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> CommandLineParser:
+    parser = CommandLineParser(
         prog="python -m export",
         description="whoknows offline pipeline: collect Jira tickets, train, export to ONNX, publish.",
     )
@@ -26,12 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(error: UserError) -> str:
+    """The message on a single line, whatever a library put into it."""
+    return " ".join(str(error).split())
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -19,18 +19,21 @@ from typing import Any
 
 from tqdm import tqdm
 
+from export.arguments import at_least, input_file, output_file
+from export.dates import AUTO, ORDERS
 from export.errors import UserError
 from export.jira import (
     CLOUD,
     SERVER,
     Cursor,
     JiraClient,
+    SearchRemoved,
     authorization_from_env,
     default_flavor,
     issue_to_ticket,
     search_fields,
 )
-from export.jira_csv import read_jira_csv
+from export.jira_csv import BAD_DATE, read_jira_csv
 from export.tickets import Ticket, skip_reason, team_counts, write_tickets
 
 EXAMPLES = """\
@@ -50,6 +53,8 @@ examples:
 
 An interrupted REST collection resumes when the same command is run again (progress is kept in
 OUT.partial.jsonl and removed once OUT is written). Use ORDER BY created so paging is stable.
+A Jira Cloud site on its own domain answers the server search API with 410 Gone; collect then
+carries on as --flavor cloud by itself and says so.
 """
 
 
@@ -77,19 +82,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="where the team is: project (key), components (first one; issues without are skipped), "
         "a field id such as customfield_10010, or with --from-csv a column header (default: project)",
     )
-    parser.add_argument("--page-size", type=int, default=100, help="issues per request (default: 100)")
     parser.add_argument(
-        "--retries", type=int, default=5, help="retries on HTTP 429/5xx and network errors (default: 5)"
+        "--page-size", type=at_least(1), default=100, help="issues per request (default: 100)"
+    )
+    parser.add_argument(
+        "--retries",
+        type=at_least(0),
+        default=5,
+        help="retries on HTTP 429/5xx and network errors (default: 5)",
+    )
+    parser.add_argument(
+        "--date-order",
+        choices=ORDERS,
+        default=AUTO,
+        help="with --from-csv: day/month order of numeric Created dates such as 06-09-2024 "
+        "(default: decided from the whole column)",
     )
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="tickets CSV to write")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    output_file(args.out)  # before an hour of paging, not after it
     try:
         if args.from_csv:
-            tickets, skipped = read_jira_csv(args.from_csv, args.team_field)
-            _finish(args, tickets, skipped, source=str(args.from_csv))
+            export = read_jira_csv(
+                input_file(args.from_csv, "a Jira CSV export"), args.team_field, args.date_order
+            )
+            _finish(args, export.tickets, export.skipped, str(args.from_csv), export.examples, export.notes)
         else:
             _run_rest(args)
     except OSError as error:
@@ -112,8 +132,6 @@ def _rest_params(args: argparse.Namespace) -> dict[str, Any]:
     """What must match for a checkpoint to be resumed; anything else would mix two collections."""
     if not args.jql:
         raise UserError("--jql is required with --base-url, e.g. --jql 'project = PAY ORDER BY created ASC'")
-    if args.page_size < 1 or args.retries < 0:
-        raise UserError("--page-size must be at least 1 and --retries at least 0")
     return {
         "base_url": args.base_url.rstrip("/"),
         "flavor": args.flavor or default_flavor(args.base_url),
@@ -124,10 +142,27 @@ def _rest_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _collect_rest(args: argparse.Namespace, checkpoint: Checkpoint) -> tuple[list[Ticket], Counter[str]]:
-    params = checkpoint.params
     progress = checkpoint.load()
     if progress.done:
         return progress.tickets, progress.skipped
+    try:
+        _fetch(args, checkpoint, progress)
+    except SearchRemoved as error:
+        if checkpoint.params["flavor"] != SERVER or progress.pages:
+            raise
+        print(
+            f"note: {error.url} answered HTTP 410 Gone, so this is Jira Cloud; carrying on as --flavor cloud "
+            "(pass it next time to skip that request)",
+            file=sys.stderr,
+        )
+        checkpoint.restart({**checkpoint.params, "flavor": CLOUD})
+        _fetch(args, checkpoint, progress)
+    return progress.tickets, progress.skipped
+
+
+def _fetch(args: argparse.Namespace, checkpoint: Checkpoint, progress: Progress) -> None:
+    """Pages from `progress.next` on into the checkpoint, in the flavour the checkpoint records."""
+    params = checkpoint.params
     client = JiraClient(
         base_url=params["base_url"],
         flavor=params["flavor"],
@@ -152,20 +187,24 @@ def _collect_rest(args: argparse.Namespace, checkpoint: Checkpoint) -> tuple[lis
         raise
     finally:
         bar.close()
-    return progress.tickets, progress.skipped
 
 
-def _finish(args: argparse.Namespace, tickets: list[Ticket], skipped: Counter[str], source: str) -> None:
+def _finish(
+    args: argparse.Namespace,
+    tickets: list[Ticket],
+    skipped: Counter[str],
+    source: str,
+    examples: dict[str, list[str]] | None = None,
+    notes: list[str] | None = None,
+) -> None:
+    for note in notes or []:
+        print(f"note: {note}")
     unique = _drop_duplicates(tickets, skipped)
+    summary = _describe(skipped, args.team_field, examples or {})
     if not unique:
-        raise UserError(
-            f"no usable tickets from {source} ({_describe(skipped, args.team_field)}); check --jql"
-        )
+        raise UserError(f"no usable tickets from {source} ({summary}); check --jql or --team-field")
     write_tickets(args.out, unique)
-    print(
-        f"wrote {len(unique)} tickets from {len(team_counts(unique))} teams to {args.out}; "
-        f"{_describe(skipped, args.team_field)}"
-    )
+    print(f"wrote {len(unique)} tickets from {len(team_counts(unique))} teams to {args.out}; {summary}")
 
 
 def _drop_duplicates(tickets: list[Ticket], skipped: Counter[str]) -> list[Ticket]:
@@ -181,13 +220,19 @@ def _drop_duplicates(tickets: list[Ticket], skipped: Counter[str]) -> list[Ticke
     return unique
 
 
-def _describe(skipped: Counter[str], team_field: str) -> str:
+def _describe(skipped: Counter[str], team_field: str, examples: dict[str, list[str]]) -> str:
     labels = {
         "no team": f"without a team in {team_field}",
         "empty text": "with empty summary and description",
+        BAD_DATE: "with an unreadable Created date",
         "duplicate": "duplicates",
     }
-    parts = [f"{count} {labels[reason]}" for reason, count in skipped.items() if count]
+    parts = []
+    for reason, count in skipped.items():
+        if count:
+            named = examples.get(reason)
+            more = ", …" if named and count > len(named) else ""
+            parts.append(f"{count} {labels[reason]}" + (f" ({', '.join(named)}{more})" if named else ""))
     return "skipped " + (", ".join(parts) if parts else "none")
 
 
@@ -213,9 +258,16 @@ class Checkpoint:
         self.params = params
 
     def load(self) -> Progress:
-        """Progress from a previous run with the same parameters, or a fresh start."""
+        """Progress from a previous run with the same parameters, or a fresh start.
+
+        A run that switched to Cloud after a 410 recorded flavor "cloud"; the same command (asking
+        for server, or for the default) resumes it as Cloud instead of meeting the 410 again.
+        """
         records, good_bytes = self._read()
-        if not records or records[0].get("params") != self.params:
+        recorded = records[0].get("params") if records else None
+        if recorded == {**self.params, "flavor": CLOUD} and self.params["flavor"] == SERVER:
+            self.params = recorded
+        if not records or recorded != self.params:
             if records:
                 print(f"note: {self.path} is from a different collection; starting over", file=sys.stderr)
             self._write_header()
@@ -241,6 +293,11 @@ class Checkpoint:
             handle.flush()
             os.fsync(handle.fileno())
         self._apply(record, progress)
+
+    def restart(self, params: dict[str, Any]) -> None:
+        """Starts over under new parameters (the flavour actually used, after a 410)."""
+        self.params = params
+        self._write_header()
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

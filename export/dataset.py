@@ -7,15 +7,15 @@ split (which lets the model see next year's class names) overstates accuracy.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from chalicelib.text import normalize, ticket_text
+from export.dates import AUTO, read_date_column
 from export.errors import UserError
-from export.tickets import Ticket, read_tickets_with_report
+from export.tickets import read_tickets_with_report
 
 MIN_TEAMS = 2
 
@@ -29,6 +29,7 @@ class Dataset:
     dropped_teams: dict[str, int]  # teams below the minimum ticket count, with their counts
     skipped_rows: int
     time_ordered: bool  # False when the file had no usable `created` column
+    notes: list[str] = field(default_factory=list)  # what the operator should hear (date order, skips)
 
     def __len__(self) -> int:
         return len(self.teams)
@@ -49,37 +50,63 @@ class Dataset:
         return train, test
 
 
-def _sort_key(created: str) -> str:
-    """ISO timestamps sort as text once parsed and re-printed in UTC; unparsable ones go first."""
-    try:
-        return datetime.fromisoformat(created.replace("+0000", "+00:00")).isoformat()
-    except ValueError:
-        return ""
+def load_dataset(
+    path: Path, min_tickets_per_team: int, progress: bool = True, date_order: str = AUTO
+) -> Dataset:
+    """Reads, filters and normalises the tickets; teams too small to learn are dropped, loudly.
 
-
-def load_dataset(path: Path, min_tickets_per_team: int, progress: bool = True) -> Dataset:
-    """Reads, filters and normalises the tickets; teams too small to learn are dropped, loudly."""
+    A ticket whose `created` cannot be read is skipped and named in the notes: placed anywhere in
+    time it could leak the future into training.
+    """
     tickets, report = read_tickets_with_report(path)
-    counts = Counter(t.team for t in tickets)
-    dropped = {team: n for team, n in counts.items() if n < min_tickets_per_team}
-    kept: list[Ticket] = [t for t in tickets if t.team not in dropped]
-    if len({t.team for t in kept}) < MIN_TEAMS:
-        detail = ", ".join(f"{team} ({n})" for team, n in counts.most_common())
-        raise UserError(
-            f"{path}: need at least {MIN_TEAMS} teams with >= {min_tickets_per_team} tickets each; "
-            f"found {detail or 'none'}. Collect more tickets or lower --min-tickets-per-team"
+    notes: list[str] = []
+    dates = read_date_column([t.created for t in tickets], date_order)
+    if dates.note:
+        notes.append(f"created: {dates.note}")
+    if dates.unreadable:
+        named = ", ".join(f"{tickets[i].key} {tickets[i].created!r}" for i in dates.unreadable[:3])
+        count = len(dates.unreadable)
+        notes.append(
+            f"skipped {count} ticket{'' if count == 1 else 's'} whose created date cannot be read ({named})"
         )
+    unreadable = set(dates.unreadable)
+    dated = [(t, dates.values[i]) for i, t in enumerate(tickets) if i not in unreadable]
+    counts = Counter(t.team for t, _ in dated)
+    _require_two_teams(path, counts, min_tickets_per_team)
+    dropped = {team: n for team, n in counts.items() if n < min_tickets_per_team}
+    kept = [(t, created) for t, created in dated if t.team not in dropped]
     texts, summaries = [], []
-    for ticket in tqdm(kept, desc="normalising", unit="ticket", disable=not progress, leave=False):
+    for ticket, _ in tqdm(kept, desc="normalising", unit="ticket", disable=not progress, leave=False):
         texts.append(ticket_text(ticket.summary, ticket.description))
         summaries.append(normalize(ticket.summary))
-    created = [_sort_key(t.created) for t in kept] if report.has_created else [""] * len(kept)
+    created = [c for _, c in kept] if report.has_created else [""] * len(kept)
     return Dataset(
         texts=texts,
         summaries=summaries,
-        teams=[t.team for t in kept],
+        teams=[t.team for t, _ in kept],
         created=[f"{c}|{i:09d}" for i, c in enumerate(created)],  # stable: file order breaks ties
         dropped_teams=dropped,
-        skipped_rows=report.skipped_empty_text + report.skipped_no_team,
+        skipped_rows=report.skipped_empty_text + report.skipped_no_team + len(unreadable),
         time_ordered=report.has_created and any(created),
+        notes=notes,
+    )
+
+
+def _require_two_teams(path: Path, counts: Counter[str], min_tickets_per_team: int) -> None:
+    """A classifier needs two teams; the advice depends on whether the file has them at all."""
+    big_enough = [team for team, n in counts.items() if n >= min_tickets_per_team]
+    if len(big_enough) >= MIN_TEAMS:
+        return
+    detail = ", ".join(f"{team} ({n})" for team, n in counts.most_common())
+    if len(counts) < MIN_TEAMS:
+        raise UserError(
+            f"{path} has tickets for {len(counts)} team{'' if len(counts) == 1 else 's'}"
+            f"{f' ({detail})' if detail else ''}; a model needs at least {MIN_TEAMS} teams: "
+            "collect tickets from more teams (another project, component or team field)"
+        )
+    enough = sorted(counts.values(), reverse=True)[MIN_TEAMS - 1]
+    raise UserError(
+        f"{path}: need at least {MIN_TEAMS} teams with >= {min_tickets_per_team} tickets each; "
+        f"found {detail}. Collect more tickets or lower --min-tickets-per-team to {enough} "
+        f"(which keeps {sum(n >= enough for n in counts.values())} teams)"
     )

@@ -32,7 +32,21 @@ CREDENTIALS_HINT = (
     "(Server/Data Center personal access token)"
 )
 # ADF nodes that sit inside a line of text; every other node with content is a block (a line).
-_INLINE_NODES = frozenset({"text", "hardBreak", "mention", "emoji", "inlineCard", "date", "status"})
+_INLINE_NODES = frozenset(
+    {"text", "hardBreak", "mention", "emoji", "inlineCard", "date", "status", "mediaInline", "placeholder"}
+)
+# Block-level link cards: no content, only a URL, which becomes a line of its own.
+_CARD_BLOCKS = frozenset({"blockCard", "embedCard"})
+_CLOSING_PUNCTUATION = tuple(".,;:!?)]}'\"")
+
+
+class SearchRemoved(UserError):
+    """HTTP 410 from Server's search path: the site is Jira Cloud, which removed /rest/api/2/search."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
 
 Cursor = str | int | None
 """Where a page starts: Cloud's nextPageToken (None for the first page) or Server's startAt."""
@@ -178,6 +192,12 @@ class JiraClient:
                 f"--flavor (this is the {self.flavor} API; try --flavor {other})"
             )
         messages = _error_messages(body)
+        if status == 410 and self.flavor == SERVER:
+            return SearchRemoved(
+                f"Jira answered HTTP 410 Gone at {self.base_url}{path} ({messages or 'no details'}): "
+                "this is Jira Cloud, which removed that search API; pass --flavor cloud",
+                f"{self.base_url}{path}",
+            )
         if status == 400:
             return UserError(
                 f"Jira refused the search (HTTP 400): {messages or 'no reason given'}; check --jql"
@@ -234,7 +254,10 @@ def team_name(value: Any, team_field: str) -> str:
 def adf_to_text(document: Any) -> str:
     """Plain text from an Atlassian Document Format description (Cloud); strings pass through (Server).
 
-    One line per block (paragraph, heading, list item, code block, table cell); marks are dropped.
+    One line per block (paragraph, heading, list item, code block, table cell); formatting marks are
+    dropped. A link keeps its text and its URL, and links, cards, mentions, emoji and statuses are
+    kept apart from the words beside them: glued together ("Nodehttps://…") they would become
+    words no question contains.
     """
     if document is None:
         return ""
@@ -244,20 +267,63 @@ def adf_to_text(document: Any) -> str:
 
 
 def _adf_blocks(node: Mapping[str, Any]) -> Iterator[str]:
+    if node.get("type") in _CARD_BLOCKS:
+        url = _card_url(node.get("attrs") or {})
+        if url:
+            yield url
+        return
     children = node.get("content") or []
     if any(child.get("type") in _INLINE_NODES for child in children):
-        yield "".join(_adf_inline(child) for child in children)
+        yield _adf_line(children)
     else:
         for child in children:
             yield from _adf_blocks(child)
 
 
-def _adf_inline(node: Mapping[str, Any]) -> str:
+def _adf_line(children: list[Mapping[str, Any]]) -> str:
+    """Inline nodes joined as written, with a space wherever a self-contained piece meets a word."""
+    line = ""
+    previous_whole = False
+    for child in children:
+        text, whole = _adf_inline(child)
+        if not text:
+            continue
+        touching = line and not line[-1].isspace() and not text[0].isspace()
+        if touching and (whole or (previous_whole and not text.startswith(_CLOSING_PUNCTUATION))):
+            line += " "
+        line += text
+        previous_whole = whole
+    return line
+
+
+def _adf_inline(node: Mapping[str, Any]) -> tuple[str, bool]:
+    """The node's text, and whether it is a self-contained piece (a link, mention, emoji, card…)."""
     kind, attrs = node.get("type"), node.get("attrs") or {}
     if kind == "text":
-        return str(node.get("text") or "")
+        text = str(node.get("text") or "")
+        href = next(
+            (
+                str((mark.get("attrs") or {}).get("href") or "")
+                for mark in node.get("marks") or []
+                if mark.get("type") == "link"
+            ),
+            "",
+        )
+        if not href:
+            return text, False
+        return (text if href in text else f"{text} {href}".strip()), True
     if kind == "hardBreak":
-        return "\n"
+        return "\n", False
+    if kind == "inlineCard":
+        return _card_url(attrs), True
+    if kind in ("mention", "emoji", "status"):
+        return str(attrs.get("text") or attrs.get("shortName") or ""), True
     if kind in _INLINE_NODES:
-        return str(attrs.get("text") or attrs.get("shortName") or attrs.get("url") or "")
-    return "\n".join(_adf_blocks(node))
+        return "", False  # dates, media and placeholders carry no words a question would use
+    return "\n".join(_adf_blocks(node)), False
+
+
+def _card_url(attrs: Mapping[str, Any]) -> str:
+    """A card's URL: given directly, or inside its JSON-LD `data` (the spec allows either)."""
+    data = attrs.get("data") if isinstance(attrs.get("data"), Mapping) else {}
+    return str(attrs.get("url") or data.get("url") or "")

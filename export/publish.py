@@ -26,8 +26,9 @@ from chalicelib.model.manifest import (
     file_sha256,
     parse_manifest,
 )
-from chalicelib.model.store import make_s3_client, s3_key, split_s3_uri, translate_s3_error
+from chalicelib.model.store import make_s3_client, s3_key, translate_s3_error
 from export.errors import UserError
+from export.s3_uri import check_s3_uri
 
 _UNSAFE_VERSION = re.compile(r"[/\\\s]|^\.\.?$")
 
@@ -103,10 +104,7 @@ def publish(
 
 def split_dest(dest: str) -> tuple[str, str]:
     """Only S3 is a publish target: a training folder is already usable as a file model URI."""
-    try:
-        return split_s3_uri(dest)
-    except ValueError as error:
-        raise UserError(f"bad DEST: {error}") from None
+    return check_s3_uri(dest, "DEST")
 
 
 def load_model_dir(model_dir: Path) -> tuple[Manifest, Path]:

@@ -1,8 +1,10 @@
 """The normalised tickets CSV: the one file `collect` writes and `train` reads.
 
-Columns: key, summary, description, team, created (extra columns are ignored on read).
+Columns: key, summary, description, team, created (extra columns are ignored on read); only
+summary and team are required, so a file without descriptions trains on summaries alone.
 `created` is ISO 8601 text as Jira's REST API gives it (e.g. 2004-06-05T01:20:20.000+0000) or ""
-when unknown; it exists so training can hold out the newest tickets instead of a random sample.
+when unknown (train also reads the other forms export.dates accepts); it exists so training can
+hold out the newest tickets instead of a random sample.
 Text is kept raw (Jira wiki markup included): cleaning belongs to chalicelib.text, shared with
 serving.
 """
@@ -10,6 +12,7 @@ serving.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import logging
 import os
@@ -24,8 +27,8 @@ from export.errors import UserError
 
 log = logging.getLogger(__name__)
 
-REQUIRED_COLUMNS = ("summary", "description", "team")
-OPTIONAL_COLUMNS = ("key", "created")
+REQUIRED_COLUMNS = ("summary", "team")
+OPTIONAL_COLUMNS = ("key", "description", "created")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class ReadReport:
     skipped_no_team: int
     has_key: bool
     has_created: bool
+    has_description: bool
 
 
 def read_tickets(path: str | os.PathLike[str]) -> list[Ticket]:
@@ -69,17 +73,15 @@ def read_tickets_with_report(path: str | os.PathLike[str]) -> tuple[list[Ticket]
 
     Rows with neither summary nor description, or without a team, carry nothing to learn from and
     are skipped (counted in the report). Without a `created` column every ticket gets created=""
-    and file order stands in for time order; without `key`, keys are "row-<n>".
+    and file order stands in for time order; without `key`, keys are "row-<n>"; without
+    `description`, descriptions are "".
     Raises UserError for a missing/empty/undecodable file or missing required columns.
     """
     header, rows = read_csv_table(path)
     index = {name.strip().lower(): position for position, name in reversed(list(enumerate(header)))}
     missing = [name for name in REQUIRED_COLUMNS if name not in index]
     if missing:
-        raise UserError(
-            f"{path} is missing required column(s) {', '.join(missing)}; "
-            f"expected a header with {', '.join(COLUMNS)} (found: {', '.join(header)})"
-        )
+        raise _missing_columns(path, missing, header)
     tickets: list[Ticket] = []
     skipped = Counter[str]()
     for number, row in enumerate(rows, start=1):
@@ -95,6 +97,7 @@ def read_tickets_with_report(path: str | os.PathLike[str]) -> tuple[list[Ticket]
         skipped_no_team=skipped["no team"],
         has_key="key" in index,
         has_created="created" in index,
+        has_description="description" in index,
     )
     return tickets, report
 
@@ -110,6 +113,28 @@ def _row_ticket(row: list[str], index: dict[str, int], number: int) -> Ticket:
         description=cell("description"),
         team=cell("team").strip(),
         created=cell("created").strip(),
+    )
+
+
+def _missing_columns(path: str | os.PathLike[str], missing: list[str], header: list[str]) -> UserError:
+    """Names what is missing, what in the header could be meant, and where a Jira export goes instead."""
+    names = list(dict.fromkeys(name.strip() for name in header if name.strip()))
+    lowered = {name.lower(): name for name in names}
+    close = [
+        lowered[match]
+        for name in missing
+        for match in difflib.get_close_matches(name, list(lowered), n=3, cutoff=0.6)
+    ]
+    could_be = f"columns that could be meant: {', '.join(close)}" if close else f"found {len(names)} others"
+    jira = (
+        "; a Jira CSV export goes through `python -m export collect --from-csv FILE --team-field …` first"
+        if "issue key" in lowered
+        else ""
+    )
+    return UserError(
+        f"{path} has no {' or '.join(repr(name) for name in missing)} column ({could_be}); "
+        f"expected a header with {', '.join(REQUIRED_COLUMNS)} and optionally {', '.join(OPTIONAL_COLUMNS)}"
+        f"{jira}"
     )
 
 

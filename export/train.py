@@ -22,6 +22,8 @@ from typing import Any
 
 from chalicelib.model.manifest import MANIFEST_NAME, MODEL_NAME, Manifest, file_sha256
 from chalicelib.text import NORMALIZER_VERSION
+from export.arguments import at_least, fraction, input_file, output_folder
+from export.dates import AUTO, ORDERS
 from export.errors import UserError
 
 DEFAULT_MIN_TICKETS = 10
@@ -63,16 +65,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("tickets", type=Path, help="tickets CSV written by `collect` (or in its format)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     parser.add_argument(
-        "--test-fraction", type=float, default=0.2, help="newest share held out (default 0.2)"
+        "--test-fraction", type=fraction, default=0.2, help="newest share held out, in (0, 1) (default 0.2)"
     )
     parser.add_argument(
         "--min-tickets-per-team",
-        type=int,
+        type=at_least(1),
         default=DEFAULT_MIN_TICKETS,
         help=f"teams with fewer tickets are left out, with a warning (default {DEFAULT_MIN_TICKETS})",
     )
     parser.add_argument(
-        "--min-df", type=int, default=3, help="keep words and word pairs seen in at least this many tickets"
+        "--min-df",
+        type=at_least(1),
+        default=3,
+        help="keep words and word pairs seen in at least this many tickets (default 3)",
+    )
+    parser.add_argument(
+        "--date-order",
+        choices=ORDERS,
+        default=AUTO,
+        help="day/month order of numeric created dates such as 06-09-2024 (default: decided from the "
+        "whole column)",
     )
     parser.add_argument(
         "--final-fit",
@@ -91,10 +103,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.tickets.is_file():
-        raise UserError(f"{args.tickets}: no such file")
-    if args.min_df < 1:
-        raise UserError("--min-df must be at least 1")
+    input_file(args.tickets, "a tickets CSV")
+    output_folder(args.out)  # before the fit, so a typo costs a second, not the whole run
     result = train(
         args.tickets,
         args.out,
@@ -104,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         final_fit=args.final_fit,
         graph=args.graph,
         progress=not args.quiet,
+        date_order=args.date_order,
     )
     metrics, parity = result.metrics, result.manifest.extra["parity"]
     print(
@@ -136,6 +147,7 @@ def train(
     final_fit: str = "all",
     graph: str = "compact",
     progress: bool = True,
+    date_order: str = AUTO,
 ) -> TrainResult:
     """The whole offline step; raises UserError (nothing written) on bad input or failed parity."""
     from export.convert import ConversionError, to_onnx
@@ -153,7 +165,9 @@ def train(
         timings[name] = round(now - clock, 2)
         clock = now
 
-    data = load_dataset(tickets, min_tickets_per_team, progress)
+    data = load_dataset(tickets, min_tickets_per_team, progress, date_order)
+    for note in data.notes:
+        print(f"note: {note}")
     if data.dropped_teams:
         dropped = ", ".join(f"{t} ({n})" for t, n in sorted(data.dropped_teams.items()))
         print(f"warning: left out teams with fewer than {min_tickets_per_team} tickets: {dropped}")

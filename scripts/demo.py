@@ -9,54 +9,19 @@ request, and prints the acknowledgement and then the answer that arrives at a lo
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 import time
 import urllib.parse
-from pathlib import Path
 
-from chalicelib.model.manifest import ManifestError, parse_manifest
-from chalicelib.text import NORMALIZER_VERSION
-from export.sample import SAMPLE_TEAMS, SAMPLE_TICKETS
+from chalicelib.slack.render import render_usage
+from export.sample import SAMPLE_TEAMS
 from scripts.local_server import REPO, ChaliceLocal
+from scripts.sample_model import MODEL_DIR, ensure_model
 from tests.support.slack_standin import SlackStandIn
 
 DEMO_SECRET = "demo-signing-secret-not-a-real-one"
-MODEL_DIR = REPO / "out" / "sample-model"
-
-
-def _export_code_changed_since(path: Path) -> bool:
-    """Whether any export/ source is newer than `path` (a model built by older export code)."""
-    built = path.stat().st_mtime
-    return any(source.stat().st_mtime > built for source in (REPO / "export").rglob("*.py"))
-
-
-def ensure_model(model_dir: Path) -> str:
-    """Reuses a model trained from the current sample by the current export code and normaliser;
-    else trains."""
-    import hashlib
-
-    sample_sha = hashlib.sha256(SAMPLE_TICKETS.read_bytes()).hexdigest()
-    try:
-        manifest = parse_manifest((model_dir / "manifest.json").read_bytes())
-        if (
-            manifest.normalizer_version == NORMALIZER_VERSION
-            and manifest.extra["training_data"]["sha256"] == sample_sha
-            and (model_dir / manifest.model_path).is_file()
-            and not _export_code_changed_since(model_dir / "manifest.json")
-        ):
-            return f"reusing model {manifest.version} in {model_dir.relative_to(REPO)}"
-    except (OSError, ManifestError, KeyError):
-        pass
-    from export.train import train
-
-    result = train(SAMPLE_TICKETS, model_dir, min_tickets_per_team=5, progress=False)
-    metrics = result.metrics
-    return (
-        f"trained model {result.manifest.version} from {SAMPLE_TICKETS.relative_to(REPO)} "
-        f"(synthetic): top-1 {metrics['top1_accuracy']:.2f}, parity "
-        f"{result.manifest.extra['parity']['label_agreement']:.0%}"
-    )
 
 
 def render(payload: dict) -> str:
@@ -78,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         "question", nargs="?", default="who can help? our VAT invoices show the wrong refund total"
     )
     args = parser.parse_args(argv)
+    if not args.question.strip():
+        parser.error(
+            'give a question, e.g. make demo, or .venv/bin/python -m scripts.demo "who owns the refund API?"'
+        )
 
     print("1. model:", ensure_model(MODEL_DIR))
     with SlackStandIn() as slack:
@@ -108,9 +77,12 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             status, reply = server.post_signed("/slack/commands", body, "application/x-www-form-urlencoded")
             ack_ms = (time.perf_counter() - started) * 1000
-            print(f"4. acknowledgement (HTTP {status}, {ack_ms:.0f} ms): {json.loads(reply).get('text')}")
+            ack = json.loads(reply).get("text")
+            print(f"4. acknowledgement (HTTP {status}, {ack_ms:.0f} ms): {html.unescape(ack or '')}")
             if status != 200:
                 return 1
+            if ack == render_usage().text:  # "help": the bot answered with its usage, no job follows
+                return 0
             try:
                 posted = slack.wait_for(1, timeout=30)[0]
             except TimeoutError as error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import time
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from export.__main__ import main
 from export.tickets import read_tickets
-from tests.support.jira_standin import JiraStandin, synthetic_issues
+from tests.support.jira_standin import CLOUD_PATH, SERVER_PATH, JiraStandin, synthetic_issues
 
 JQL = "project in (PAY, SRCH, PLAT) ORDER BY created ASC"
 
@@ -23,6 +25,8 @@ class Sleeps(list[float]):
 def sleeps(monkeypatch: pytest.MonkeyPatch, jira_standin: JiraStandin) -> Sleeps:
     """Credentials in the environment, no real waiting, and only this command (others may be in progress)."""
     monkeypatch.setattr("export.__main__.COMMANDS", ("collect",))
+    # Imported before time.sleep is replaced: JiraClient's `sleep` default is bound at class creation.
+    importlib.import_module("export.collect")
     for name, value in jira_standin.env().items():
         monkeypatch.setenv(name, value)
     recorder = Sleeps()
@@ -193,15 +197,29 @@ def test_no_usable_tickets_is_an_error_not_an_empty_file(
     assert sorted(path.name for path in tmp_path.iterdir()) == []
 
 
-def test_an_unwritable_output_is_a_one_line_error(
-    jira_standin: JiraStandin, sleeps: Sleeps, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("file/tickets.csv", "its folder {tmp}/file is a file, not a folder"),
+        ("file/deeper/tickets.csv", "is inside a file ({tmp}/file)"),
+        ("folder", "--out {tmp}/folder is a directory; give the path of the file to write"),
+    ],
+)
+def test_an_unusable_output_fails_before_any_request(
+    jira_standin: JiraStandin,
+    sleeps: Sleeps,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    out: str,
+    message: str,
 ) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
+    (tmp_path / "file").write_text("not a directory")
+    (tmp_path / "folder").mkdir()
 
-    assert collect(jira_standin, blocker / "tickets.csv") == 2
+    assert collect(jira_standin, tmp_path / out) == 2
 
-    assert "cannot use" in one_line_error(capsys)
+    assert message.format(tmp=tmp_path) in one_line_error(capsys)
+    assert jira_standin.requests == []
 
 
 def test_from_csv_export(sleeps: Sleeps, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,8 +238,32 @@ def test_from_csv_export(sleeps: Sleeps, tmp_path: Path, capsys: pytest.CaptureF
 
     assert [(ticket.key, ticket.description) for ticket in read_tickets(out)] == [("A-1", "two\r\nlines")]
     assert (
-        capsys.readouterr().out.strip().endswith("skipped 1 with empty summary and description, 1 duplicates")
+        capsys.readouterr()
+        .out.strip()
+        .endswith("skipped 1 with empty summary and description (A-2), 1 duplicates")
     )
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        (["--page-size", "0"], "argument --page-size: must be at least 1, got 0"),
+        (["--retries", "-1"], "argument --retries: must be at least 0, got -1"),
+        (["--page-size", "ten"], "argument --page-size: must be a whole number, got 'ten'"),
+    ],
+)
+def test_bad_numbers_are_refused_before_any_request(
+    jira_standin: JiraStandin,
+    sleeps: Sleeps,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    flag: list[str],
+    message: str,
+) -> None:
+    assert collect(jira_standin, tmp_path / "t.csv", *flag) == 2
+
+    assert one_line_error(capsys) == f"error: {message} (see python -m export collect --help)"
+    assert jira_standin.requests == []
 
 
 def test_usage_errors_and_help(sleeps: Sleeps, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -234,3 +276,145 @@ def test_usage_errors_and_help(sleeps: Sleeps, capsys: pytest.CaptureFixture[str
         main(["collect", "--help"])
     assert exited.value.code == 0
     assert "examples:" in capsys.readouterr().out
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_from_csv_says_which_date_order_it_chose_and_names_bad_dates(
+    sleeps: Sleeps, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tickets.csv"
+
+    code = main(
+        [
+            "collect",
+            "--from-csv",
+            str(FIXTURES / "resaved-day-first.csv"),
+            "--team-field",
+            "Team",
+            "--out",
+            str(out),
+        ]
+    )
+
+    assert code == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "note: Created: numeric dates read day-first (dd/mm/yyyy): the column has 1 like '13-09-2024 09:10' "
+        "whose first number is above 12",
+        f"wrote 4 tickets from 2 teams to {out}; skipped 2 with an unreadable Created date "
+        "(WEB-2 '31-02-2024 10:00', WEB-3 'last Tuesday')",
+    ]
+    assert [ticket.created for ticket in read_tickets(out)][:2] == [
+        "2024-09-06T13:55:00",
+        "2024-09-13T09:10:00",
+    ]
+
+
+def test_from_csv_date_order_can_be_given(
+    sleeps: Sleeps, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tickets.csv"
+    args = ["collect", "--from-csv", str(FIXTURES / "resaved-day-first.csv"), "--team-field", "Team"]
+
+    assert main([*args, "--date-order", "month-first", "--out", str(out)]) == 0
+
+    assert "as --date-order says" in capsys.readouterr().out
+    assert read_tickets(out)[0].created == "2024-06-09T13:55:00"
+
+
+def test_from_csv_a_directory_is_called_a_directory(
+    sleeps: Sleeps, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["collect", "--from-csv", str(tmp_path), "--out", str(tmp_path / "t.csv")]) == 2
+
+    assert one_line_error(capsys) == f"error: {tmp_path} is a directory, not a Jira CSV export"
+
+
+def test_from_csv_apache_export_without_descriptions(
+    sleeps: Sleeps, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tickets.csv"
+
+    assert (
+        main(
+            [
+                "collect",
+                "--from-csv",
+                str(FIXTURES / "apache-export.csv"),
+                "--team-field",
+                "components",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+
+    first = read_tickets(out)[0]
+    assert (first.key, first.description, first.created) == (
+        "LEDGER-31",
+        "",
+        "2021-10-22T16:55:00",
+    )
+    assert "skipped 1 without a team in components (GATEWAY-5)" in capsys.readouterr().out
+
+
+def test_a_cloud_site_on_its_own_domain_is_retried_as_cloud(
+    jira_standin: JiraStandin, sleeps: Sleeps, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jira_standin.cloud_only = True
+    out = tmp_path / "tickets.csv"
+    flags = ["--base-url", jira_standin.base_url, "--jql", JQL, "--page-size", "10", "--out", str(out)]
+
+    assert main(["collect", *flags]) == 0  # 127.0.0.1 is not *.atlassian.net: server is the default
+
+    paths = [request.path for request in jira_standin.search_requests()]
+    assert paths == [SERVER_PATH, CLOUD_PATH, CLOUD_PATH, CLOUD_PATH]
+    err = capsys.readouterr().err
+    assert f"note: {jira_standin.base_url}{SERVER_PATH} answered HTTP 410 Gone, so this is Jira Cloud" in err
+    assert "carrying on as --flavor cloud" in err
+    assert [ticket.key for ticket in read_tickets(out)] == [issue["key"] for issue in synthetic_issues()]
+
+
+def test_after_a_410_switch_the_checkpoint_records_cloud_and_resumes_as_cloud(
+    jira_standin: JiraStandin, sleeps: Sleeps, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jira_standin.cloud_only = True
+    jira_standin.fail(503, times=None, page=3)
+    out = tmp_path / "tickets.csv"
+
+    assert collect(jira_standin, out, "--retries", "0", flavor="server") == 2
+    checkpoint = tmp_path / "tickets.csv.partial.jsonl"
+    assert json.loads(checkpoint.read_text().splitlines()[0])["params"]["flavor"] == "cloud"
+    assert "2 pages kept in" in one_line_error(capsys)
+
+    jira_standin.clear_faults()
+    jira_standin.requests.clear()
+    assert collect(jira_standin, out, flavor="server") == 0
+
+    resumed = jira_standin.search_requests()
+    assert [request.path for request in resumed] == [CLOUD_PATH] * 3
+    assert resumed[0].query["nextPageToken"] == "offset-10"
+    assert len(read_tickets(out)) == 23
+
+
+def test_adf_descriptions_keep_link_text_and_urls_apart(
+    jira_standin: JiraStandin, sleeps: Sleeps, tmp_path: Path
+) -> None:
+    page = json.loads((FIXTURES / "cloud-search-jql-adf.json").read_text(encoding="utf-8"))
+    jira_standin.issues = page["issues"]
+    out = tmp_path / "tickets.csv"
+
+    assert collect(jira_standin, out, "--team-field", "components") == 0
+
+    [ticket] = read_tickets(out)
+    assert ticket.description == (
+        "Support follows the refund runbook https://wiki.example/refunds but it was retired; see "
+        "https://acme.example/browse/PAY-190 https://acme.example/browse/PAY-191.\n"
+        "Inline Node https://acme.example/browse/PAY-192\n"
+        "cc @Dana Ortiz thanks 😀\n"
+        "IN PROGRESS since\n"
+        "https://acme.example/browse/PAY-193"
+    )
+    assert (ticket.team, ticket.created) == ("Refunds", "2024-06-05T13:20:00.000+0200")

@@ -12,6 +12,7 @@ from export.jira import (
     CLOUD,
     SERVER,
     JiraClient,
+    SearchRemoved,
     adf_to_text,
     authorization_from_env,
     default_flavor,
@@ -259,3 +260,102 @@ def test_adf_to_text_keeps_one_line_per_block() -> None:
     )
     assert adf_to_text(None) == ""
     assert adf_to_text("h2. wiki *markup* stays") == "h2. wiki *markup* stays"
+
+
+def _paragraph(*content: dict) -> dict:
+    return {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": list(content)}]}
+
+
+@pytest.mark.parametrize(
+    ("document", "text"),
+    [
+        # Atlassian's inlineCard example: "Hello " + card + " world" keeps its own spaces.
+        (
+            _paragraph(
+                {"type": "text", "text": "Hello "},
+                {"type": "inlineCard", "attrs": {"url": "https://jira.atlassian.com/browse/JRACLOUD-72220"}},
+                {"type": "text", "text": " world"},
+            ),
+            "Hello https://jira.atlassian.com/browse/JRACLOUD-72220 world",
+        ),
+        # A card right after a word, and two cards in a row, are separated.
+        (
+            _paragraph(
+                {"type": "text", "text": "Inline Node"},
+                {"type": "inlineCard", "attrs": {"url": "https://x.test/1"}},
+                {"type": "inlineCard", "attrs": {"data": {"@type": "Document", "url": "https://x.test/2"}}},
+            ),
+            "Inline Node https://x.test/1 https://x.test/2",
+        ),
+        # Atlassian's link mark example: the link text, then its URL.
+        (
+            _paragraph(
+                {
+                    "type": "text",
+                    "text": "Hello world",
+                    "marks": [
+                        {"type": "link", "attrs": {"href": "http://atlassian.com", "title": "Atlassian"}}
+                    ],
+                },
+                {"type": "text", "text": "and more"},
+            ),
+            "Hello world http://atlassian.com and more",
+        ),
+        # A link whose text is its URL is not repeated; punctuation after a link stays attached.
+        (
+            _paragraph(
+                {"type": "text", "text": "see "},
+                {
+                    "type": "text",
+                    "text": "https://x.test/a",
+                    "marks": [{"type": "link", "attrs": {"href": "https://x.test/a"}}],
+                },
+                {"type": "text", "text": "."},
+            ),
+            "see https://x.test/a.",
+        ),
+        # Atlassian's status example: a status followed by text without a space.
+        (
+            _paragraph(
+                {"type": "status", "attrs": {"color": "yellow", "text": "IN PROGRESS"}},
+                {"type": "text", "text": "Learn more about ADF"},
+            ),
+            "IN PROGRESS Learn more about ADF",
+        ),
+        # Mentions and emoji between words without spaces; dates carry no words.
+        (
+            _paragraph(
+                {"type": "text", "text": "cc"},
+                {"type": "mention", "attrs": {"id": "ABCDE-ABCDE-ABCDE-ABCDE", "text": "@Bradley Ayers"}},
+                {"type": "emoji", "attrs": {"shortName": ":grinning:", "text": "😀"}},
+                {"type": "text", "text": "due"},
+                {"type": "date", "attrs": {"timestamp": "1582152559"}},
+            ),
+            "cc @Bradley Ayers 😀 due",
+        ),
+        # A block card is a line of its own.
+        (
+            {
+                "type": "doc",
+                "version": 1,
+                "content": [
+                    {"type": "paragraph", "content": [{"type": "text", "text": "Context:"}]},
+                    {"type": "blockCard", "attrs": {"url": "https://x.test/board"}},
+                ],
+            },
+            "Context:\nhttps://x.test/board",
+        ),
+    ],
+)
+def test_adf_keeps_links_cards_and_mentions_apart_from_words(document: dict, text: str) -> None:
+    assert adf_to_text(document) == text
+
+
+def test_410_on_server_search_names_the_cloud_flavour(jira_standin: JiraStandin) -> None:
+    jira_standin.cloud_only = True
+    with pytest.raises(SearchRemoved) as raised:
+        client(jira_standin, SERVER).fetch_page("project = PAY", ["summary"], None)
+
+    assert "HTTP 410 Gone" in str(raised.value) and "pass --flavor cloud" in str(raised.value)
+    assert "Please migrate to the /rest/api/3/search/jql API" in str(raised.value)
+    assert raised.value.url == f"{jira_standin.base_url}/rest/api/2/search"

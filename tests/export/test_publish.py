@@ -148,6 +148,10 @@ def break_manifest(folder: Path, **changes: Any) -> None:
     [
         ("dest-not-s3", "bad DEST"),
         ("dest-no-bucket", "bad DEST"),
+        (
+            "dest-bad-bucket",
+            "bad DEST: invalid bucket name 'Acme_Models' in s3://Acme_Models/m; S3 bucket names",
+        ),
         ("no-folder", "no manifest.json"),
         ("invalid-manifest", "invalid manifest"),
         ("unsafe-version", "cannot name an S3 folder"),
@@ -175,6 +179,8 @@ def test_bad_input_is_one_line_user_error(
             dest = "/srv/models"
         case "dest-no-bucket":
             dest = "s3:///models"
+        case "dest-bad-bucket":
+            dest = "s3://Acme_Models/m"
         case "no-folder":
             folder = tmp_path / "absent"
         case "invalid-manifest":

@@ -93,8 +93,12 @@ def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"summary,team\nx,A\n", "missing required column(s) description"),
-        (b"key,title,body,owner\nK,x,y,z\n", "summary, description, team"),
+        (b"key,summery,team\nK,x,A\n", "has no 'summary' column (columns that could be meant: summery)"),
+        (b"key,title,body,owner\nK,x,y,z\n", "has no 'summary' or 'team' column"),
+        (
+            b"Issue key,Summary,Component/s\nK-1,x,y\n",
+            "a Jira CSV export goes through `python -m export collect --from-csv FILE",
+        ),
         (b"", "is empty"),
         (b"\n  \r\n", "is empty"),
         (HEADER.encode(), "has a header but no rows"),
@@ -114,6 +118,15 @@ def test_bad_files_give_one_line_errors(tmp_path: Path, content: bytes, expected
 
     assert expected in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_description_is_optional(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", "key,summary,team\r\nK-1,Login loops,IDN\r\n")
+
+    tickets, report = read_tickets_with_report(path)
+
+    assert tickets == [Ticket("K-1", "Login loops", "", "IDN", "")]
+    assert not report.has_description
 
 
 def test_missing_file_is_a_user_error(tmp_path: Path) -> None:

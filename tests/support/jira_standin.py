@@ -25,6 +25,16 @@ CLOUD_PATH = "/rest/api/3/search/jql"
 SERVER_PATH = "/rest/api/2/search"
 TEAMS = {"PAY": "Payments", "SRCH": "Search", "PLAT": "Platform"}
 START = datetime(2024, 1, 1)
+# Jira Cloud's answer to the removed search API (HTTP 410), as Atlassian serves it since CHANGE-2046;
+# body as quoted in public bug reports, e.g. github.com/adyscorpius/logseq-jira/issues/34 and
+# github.com/ComposioHQ/Rube/issues/9.
+SEARCH_REMOVED = {
+    "errorMessages": [
+        "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full "
+        "migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+    ],
+    "errors": {},
+}
 TOPICS = ("refund stuck in pending", "search results stale", "deploy pipeline flaky", "login times out")
 
 
@@ -73,10 +83,11 @@ def synthetic_issues(count: int = 23) -> list[dict[str, Any]]:
     return issues
 
 
-def text_to_adf(text: str | None) -> dict[str, Any] | None:
-    """Cloud serves descriptions as ADF: one paragraph per line, with a mark to ignore."""
-    if text is None:
-        return None
+def text_to_adf(text: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    """Cloud serves descriptions as ADF: one paragraph per line, with a mark to ignore; a description
+    that is ADF already (a real-shaped fixture) is served as it is."""
+    if text is None or isinstance(text, dict):
+        return text
     paragraphs = [
         {"type": "paragraph", "content": [{"type": "text", "text": line, "marks": [{"type": "strong"}]}]}
         for line in text.split("\n")
@@ -92,6 +103,8 @@ class JiraStandin:
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
         self.max_results_cap = 1000
+        self.cloud_only = False
+        """Serve as Jira Cloud does today: the server search path answers 410 Gone."""
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -140,6 +153,8 @@ class JiraStandin:
             self.requests.append(Recorded(path, query, headers))
             if path not in (CLOUD_PATH, SERVER_PATH):
                 return 404, {}, {"errorMessages": ["null for uri: " + path]}
+            if path == SERVER_PATH and self.cloud_only:
+                return 410, {}, SEARCH_REMOVED
             if headers.get("Authorization") not in self._accepted_auth():
                 return 401, {}, {"errorMessages": ["You are not authenticated."]}
             size = min(int(query.get("maxResults", 50)), self.max_results_cap)
