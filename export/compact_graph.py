@@ -25,11 +25,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from chalicelib.model.predictor import (
+    FEATURE_IDS_OUTPUT,
     INPUT_NAME,
     LABEL_OUTPUT,
     PROBABILITIES_OUTPUT,
     RANKED_OUTPUT,
     RANKING_OUTPUT,
+    TERM_IDS_OUTPUT,
+    TERM_SCORES_OUTPUT,
+    UNKNOWN_TERM_KEY,
 )
 
 UNKNOWN_NORM_SQUARED = 1e-30
@@ -114,6 +118,13 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     """The ONNX model: input `text` [1, 1], one normalised question; outputs `label` [1],
     `probabilities` [1, teams] float32 in `labels` order, and `ranked`/`ranking` [1, teams]: the
     same probabilities sorted, most likely first, with their team indices.
+
+    Three more outputs say why, from the tensors the scores are summed from: `feature_ids`
+    [1, 1, 2 * words] holds each word's unigram id, then each pair's bigram id, then the unknown id
+    (which every term outside the vocabulary also gets); `term_ids` [terms] the distinct ids among
+    them, and `term_scores` [terms, columns + 1] each term's part of every decision column's logit
+    (the last column is the term's share of the squared norm). A column's logit is the sum of its
+    term scores plus its bias. The unknown id is in the metadata (`whoknows.unknown_term`).
 
     One question per run, because that is what the worker asks: a batch dimension costs the
     graph a dozen more nodes (row offsets, scatter-add) and ~15 % of its time. Offline batches
@@ -201,15 +212,16 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     nodes += [
         # Binary TF: each term counts once (Unique flattens). The unknown id is appended so the list
         # is never empty and the norm never zero.
-        node("Concat", [*term_tensors, "unknown_id"], ["ids_and_unknown"], axis=-1),
-        node("Unique", ["ids_and_unknown"], ["distinct_ids"], sorted=0),
+        node("Concat", [*term_tensors, "unknown_id"], [FEATURE_IDS_OUTPUT], axis=-1),
+        node("Unique", [FEATURE_IDS_OUTPUT], [TERM_IDS_OUTPUT], sorted=0),
         # Sum the weight rows (and idf^2, the last column) of the distinct terms.
-        node("Gather", ["weights", "distinct_ids"], ["term_weights"], axis=0),
+        node("Gather", ["weights", TERM_IDS_OUTPUT], ["term_weights"], axis=0),
         node("ReduceSum", ["term_weights", "zero"], ["sums"], keepdims=1),
         node("Slice", ["sums", "zero", "columns", "axis_1"], ["raw_scores"]),
         node("Slice", ["sums", "columns", "columns_and_norm", "axis_1"], ["squared_norms"]),
         node("Sqrt", ["squared_norms"], ["norms"]),
         node("Div", ["raw_scores", "norms"], ["scores"]),  # no known term: 0 / 1e-15 = 0
+        node("Div", ["term_weights", "norms"], [TERM_SCORES_OUTPUT]),  # why: each term's part
         # Platt scaling, as sklearn's _SigmoidCalibration: expit(-(a * decision + b)).
         node("Add", ["scores", "bias"], ["logits"]),
         node("Sigmoid", ["logits"], ["calibrated"]),
@@ -244,6 +256,9 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
             helper.make_tensor_value_info(PROBABILITIES_OUTPUT, TensorProto.FLOAT, [1, len(labels)]),
             helper.make_tensor_value_info(RANKED_OUTPUT, TensorProto.FLOAT, [1, len(labels)]),
             helper.make_tensor_value_info(RANKING_OUTPUT, TensorProto.INT64, [1, len(labels)]),
+            helper.make_tensor_value_info(FEATURE_IDS_OUTPUT, TensorProto.INT64, [1, 1, None]),
+            helper.make_tensor_value_info(TERM_IDS_OUTPUT, TensorProto.INT64, [None]),
+            helper.make_tensor_value_info(TERM_SCORES_OUTPUT, TensorProto.FLOAT, [None, columns + 1]),
         ],
         initializer=initializers,
     )
@@ -251,5 +266,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         graph, opset_imports=[helper.make_opsetid(domain, version) for domain, version in OPSETS.items()]
     )
     model.ir_version = 9  # onnxruntime >= 1.16 reads it; newer IRs would need a newer runtime
+    entry = model.metadata_props.add()
+    entry.key, entry.value = UNKNOWN_TERM_KEY, str(unknown)
     onnx.checker.check_model(model, full_check=True)
     return model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -170,3 +171,57 @@ def test_every_constant_is_used_by_a_node(teams: set[str] | None, ngrams: tuple[
     model = build_compact_model(pipeline, [str(c) for c in pipeline.classes_])
     used = {name for node in model.graph.node for name in node.input}
     assert [t.name for t in model.graph.initializer if t.name not in used] == []
+
+
+# --- why: each term's part of the top team's score ------------------------------------------------
+
+
+def _predictor(pipeline: Pipeline, tmp: Path) -> Predictor:
+    labels = [str(c) for c in pipeline.classes_]
+    path = tmp / "explained.onnx"
+    path.write_bytes(to_onnx(pipeline, labels, "test").SerializeToString())
+    return Predictor(path)
+
+
+def _decision_parts(pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Platt's slopes, the linear model's intercepts and its decision function, from scikit-learn."""
+    calibrated = pipeline.named_steps["classifier"].calibrated_classifiers_[0]
+    slopes = np.array([c.a_ for c in calibrated.calibrators])
+    estimator = calibrated.estimator
+    return slopes, np.asarray(estimator.intercept_).reshape(-1), estimator.decision_function
+
+
+@pytest.mark.parametrize("teams", [None, {"PAYMENTS", "MOBILE"}], ids=["six teams", "two teams"])
+def test_term_scores_plus_the_intercept_are_scikit_learns_decision_function(
+    teams: set[str] | None, sample_texts: list[str], tmp_path: Path
+) -> None:
+    pipeline = _fit(teams)
+    predictor = _predictor(pipeline, tmp_path)
+    slopes, intercepts, decision_function = _decision_parts(pipeline)
+    vectors = pipeline.named_steps["tfidf"].transform(sample_texts)
+    decisions = decision_function(vectors).reshape(len(sample_texts), -1)
+    for row, text in enumerate(sample_texts):
+        explained = predictor.explain(text)
+        top = predictor.labels.index(explained.guesses[0].label)
+        column, sign = (0, 1.0 if top == 1 else -1.0) if len(predictor.labels) == 2 else (top, 1.0)
+        # A term's score is its part of the top team's logit, -(a * decision + b): back to decision units.
+        parts = sum(term.score for term in explained.terms) * sign / -slopes[column]
+        assert parts + intercepts[column] == pytest.approx(decisions[row, column], abs=1e-4)
+
+
+def test_terms_name_the_question_words_they_come_from(multiclass: Compact, tmp_path: Path) -> None:
+    predictor = _predictor(multiclass.pipeline, tmp_path)
+    explained = predictor.explain("Refund for the VAT invoice zzqx")
+    assert explained.tokens == ["refund", "for", "the", "vat", "invoice", "zzqx"]
+    assert explained.known_words == 5  # zzqx is no term of the model
+    phrases = [" ".join(explained.tokens[t.start : t.end]) for t in explained.terms]
+    assert "zzqx" not in " ".join(phrases) and len(phrases) == len(set(phrases))
+    assert explained.terms == sorted(explained.terms, key=lambda t: -t.score)
+    assert explained.guesses[0].label == "PAYMENTS" and explained.terms[0].score > 0
+
+
+def test_a_question_of_unknown_words_knows_none(multiclass: Compact, tmp_path: Path) -> None:
+    predictor = _predictor(multiclass.pipeline, tmp_path)
+    for question in ("", "🔥🔥", "zzqx qqzz"):
+        explained = predictor.explain(question)
+        assert explained.known_words == 0 and explained.terms == []
