@@ -48,19 +48,29 @@ def fit_other(trained: TrainResult, indices: list[int], params: ModelParams) -> 
 
 class StandInPipeline:
     """Wraps a fitted pipeline: records every text it is asked about, can answer one text with a
-    different team, and can present its labels in another order."""
+    different team, can shift probabilities slightly without changing any answer, and can present
+    its labels in another order."""
 
     def __init__(
-        self, inner: Pipeline, wrong_for: str | None = None, classes: Sequence[str] | None = None
+        self,
+        inner: Pipeline,
+        wrong_for: str | None = None,
+        classes: Sequence[str] | None = None,
+        shift: float = 0.0,
     ) -> None:
         self.inner = inner
         self.wrong_for = wrong_for
+        self.shift = shift
         self.classes_ = np.array(list(classes) if classes is not None else inner.classes_)
         self.seen: list[str] = []
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         self.seen.extend(texts)
         probabilities = self.inner.predict_proba(texts)
+        if self.shift:
+            best = probabilities.argmax(axis=1)
+            rows = np.arange(len(texts))
+            probabilities[rows, best] += self.shift  # the top team only gains: every answer stays
         for row, text in enumerate(texts):
             if text == self.wrong_for:
                 other = (int(probabilities[row].argmax()) + 1) % probabilities.shape[1]
@@ -111,6 +121,17 @@ def test_a_disagreement_on_one_awkward_input_fails_the_gate(trained: TrainResult
     assert result.inputs_checked == len(inputs)
     assert result.label_agreement == (len(inputs) - inputs.count(wrong)) / len(inputs)
     assert result.max_probability_difference > 0.1
+
+
+def test_probabilities_off_by_more_than_the_tolerance_fail_even_when_every_answer_agrees(
+    trained: TrainResult,
+) -> None:
+    texts = held_out_texts(trained)
+    stand_in = StandInPipeline(trained.pipeline, shift=10 * MAX_PROBABILITY_DIFFERENCE)
+    result = check_parity(cast(Pipeline, stand_in), model_path(trained), texts, progress=False)
+    assert result.label_agreement == 1.0
+    assert result.passed is False
+    assert result.max_probability_difference == pytest.approx(10 * MAX_PROBABILITY_DIFFERENCE, rel=0.2)
 
 
 @pytest.mark.parametrize(
