@@ -88,7 +88,8 @@ def _configure() -> logging.Logger:
 def get_logger(name: str) -> logging.Logger:
     """A logger under the `chalicelib` tree, which prints JSON lines to stderr."""
     _configure()
-    return logging.getLogger(name if name.startswith(ROOT_LOGGER) else f"{ROOT_LOGGER}.{name}")
+    inside = name == ROOT_LOGGER or name.startswith(f"{ROOT_LOGGER}.")
+    return logging.getLogger(name if inside else f"{ROOT_LOGGER}.{name}")
 
 
 def error_text(error: BaseException) -> str:

@@ -55,8 +55,8 @@ def load_dataset(
 ) -> Dataset:
     """Reads, filters and normalises the tickets; teams too small to learn are dropped, loudly.
 
-    A ticket whose `created` cannot be read is skipped and named in the notes: placed anywhere in
-    time it could leak the future into training.
+    A ticket whose `created` cannot be read, or is empty while others have one, is skipped and
+    named in the notes: placed anywhere in time it could leak the future into training.
     """
     tickets, report = read_tickets_with_report(path)
     notes: list[str] = []
@@ -70,6 +70,13 @@ def load_dataset(
             f"skipped {count} ticket{'' if count == 1 else 's'} whose created date cannot be read ({named})"
         )
     unreadable = set(dates.unreadable)
+    if any(dates.values):
+        undated = [i for i, value in enumerate(dates.values) if not value and i not in unreadable]
+        if undated:
+            named = ", ".join(tickets[i].key for i in undated[:3])
+            plural = "" if len(undated) == 1 else "s"
+            notes.append(f"skipped {len(undated)} ticket{plural} without a created date ({named})")
+        unreadable.update(undated)
     dated = [(t, dates.values[i]) for i, t in enumerate(tickets) if i not in unreadable]
     counts = Counter(t.team for t, _ in dated)
     _require_two_teams(path, counts, min_tickets_per_team)

@@ -17,7 +17,7 @@ MANIFEST_FORMAT = 1
 MANIFEST_NAME = "manifest.json"
 MODEL_NAME = "model.onnx"
 """The model file's name beside its manifest, in a training folder and in a published version."""
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ManifestError(ValueError):
@@ -69,12 +69,12 @@ def parse_manifest(raw: bytes | str) -> Manifest:
         raise ManifestError(f"manifest is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise ManifestError("manifest must be a JSON object")
-    if data.get("format") != MANIFEST_FORMAT:
+    if data.get("format") != MANIFEST_FORMAT or isinstance(data.get("format"), bool):
         raise ManifestError(f"unsupported manifest format {data.get('format')!r}, expected {MANIFEST_FORMAT}")
     for key in ("version", "model_path", "sha256", "normalizer_version"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise ManifestError(f"manifest field {key!r} must be a non-empty string")
-    if not _SHA256.match(data["sha256"]):
+    if not _SHA256.fullmatch(data["sha256"]):
         raise ManifestError("manifest field 'sha256' must be 64 lowercase hex digits")
     if ".." in data["model_path"].split("/") or data["model_path"].startswith("/"):
         raise ManifestError("manifest field 'model_path' must be a relative path inside the model location")
