@@ -78,7 +78,7 @@ Route = Callable[[bytes, Mapping[str, str], str | None], Reply]
 
 
 def verified(route: str) -> Callable[[Callable[[Request], Reply]], Route]:
-    """Every route's preamble: the request id for its log lines, the settings, the signature."""
+    """Every route's preamble: the request id for its log lines, the signature, the settings."""
 
     def decorate(handle: Callable[[Request], Reply]) -> Route:
         @functools.wraps(handle)
