@@ -26,6 +26,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from chalicelib.aws import LazySession
+from chalicelib.slack.urls import SLACK_RESPONSE_HOSTS
 
 DEFAULT_CACHE_DIR = "/tmp/whoknows-models"
 """Lambda's only writable place (MODEL_CACHE_DIR); a later container on the same host finds the
@@ -151,9 +152,36 @@ class Settings:
     @property
     def response_url_hosts(self) -> frozenset[str]:
         """Hosts a response_url may target: Slack's, plus host:port entries for local stand-ins."""
-        from chalicelib.slack.post import SLACK_RESPONSE_HOSTS  # slack_sdk's clients: worker only
-
         return SLACK_RESPONSE_HOSTS | self.response_url_extra_hosts
+
+
+def _secret(
+    env: Mapping[str, str], name: str, fetch: Callable[[str], str], problems: list[str]
+) -> Secret | None:
+    """`name` from the environment or the SSM parameter named by `name`_PARAM; None (with the
+    problem appended) when neither or both are set."""
+    value, parameter = env.get(name) or None, env.get(f"{name}_PARAM") or None
+    if value and parameter:
+        problems.append(f"set only one of {name} and {name}_PARAM")
+        return None
+    if not (value or parameter):
+        problems.append(f"{name} (or {name}_PARAM, an SSM parameter name) is required")
+        return None
+    return Secret(name, value=value, parameter=parameter, fetch=fetch)
+
+
+def parse_signing_secret(
+    environ: Mapping[str, str], fetch_parameter: Callable[[str], str] | None = None
+) -> Secret:
+    """Only the signing secret, whatever the other settings say: a request can then be verified
+    before anyone learns that the rest of the configuration is broken. Raises ConfigError."""
+    problems: list[str] = []
+    env = {key: value.strip() for key, value in environ.items()}
+    fetch = fetch_parameter or functools.partial(_ssm_get_parameter, session=LazySession())
+    secret = _secret(env, "SLACK_SIGNING_SECRET", fetch, problems)
+    if secret is None:
+        raise ConfigError(problems)
+    return secret
 
 
 def parse_settings(
@@ -163,17 +191,7 @@ def parse_settings(
     problems: list[str] = []
     env = {key: value.strip() for key, value in environ.items()}
     aws = LazySession()
-    fetch_parameter = fetch_parameter or functools.partial(_ssm_get_parameter, session=aws)
-
-    def secret(name: str) -> Secret | None:
-        value, parameter = env.get(name) or None, env.get(f"{name}_PARAM") or None
-        if value and parameter:
-            problems.append(f"set only one of {name} and {name}_PARAM")
-            return None
-        if not (value or parameter):
-            problems.append(f"{name} (or {name}_PARAM, an SSM parameter name) is required")
-            return None
-        return Secret(name, value=value, parameter=parameter, fetch=fetch_parameter)
+    fetch: Callable[[str], str] = fetch_parameter or functools.partial(_ssm_get_parameter, session=aws)
 
     def number(name: str, default: float, low: float, high: float | None) -> float:
         raw = env.get(name) or None
@@ -194,8 +212,8 @@ def parse_settings(
             return default
         return value
 
-    signing_secret = secret("SLACK_SIGNING_SECRET")
-    bot_token = secret("SLACK_BOT_TOKEN")
+    signing_secret = _secret(env, "SLACK_SIGNING_SECRET", fetch, problems)
+    bot_token = _secret(env, "SLACK_BOT_TOKEN", fetch, problems)
 
     model_uri = env.get("MODEL_URI", "")
     if not model_uri:
@@ -295,7 +313,20 @@ def load_settings() -> Settings:
         return _cached()
 
 
+@functools.cache
+def _cached_signing_secret() -> Secret:
+    return parse_signing_secret(os.environ)
+
+
+def load_signing_secret() -> Secret:
+    """The signing secret alone, for when `load_settings()` raises: cached like the settings (an
+    SSM parameter is read once it can be), raises ConfigError (not cached) when it is not set."""
+    with _lock:
+        return _cached_signing_secret()
+
+
 def reset_settings() -> None:
     """Forget the cached settings (tests change the environment between cases)."""
     with _lock:
         _cached.cache_clear()
+        _cached_signing_secret.cache_clear()

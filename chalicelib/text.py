@@ -14,7 +14,7 @@ import unicodedata
 
 # Bump whenever `normalize` changes output: the manifest records it and the worker refuses a
 # model trained with a different normaliser instead of silently answering worse.
-NORMALIZER_VERSION = "1"
+NORMALIZER_VERSION = "2"
 
 # Huge log dumps (up to 1.5 MB in real Jira data) carry no more signal after the first pages and
 # would make training and serving slow; cut them before any regex work.
@@ -22,10 +22,18 @@ MAX_INPUT_CHARS = 20_000
 MAX_TOKENS = 1_500
 MAX_TOKEN_CHARS = 40
 
-# Slack: <@U123>, <@U123|name>, <!here>, <!subteam^S1|@team>, <#C123|general>, <https://x|label>.
+# Slack: <@U123>, <@U123|name>, <!here>, <!subteam^S1|@team>, <#C123|general>, <https://x|label>,
+# <!date^1392734382^{date}|Feb 18>. A group or a date keeps its label (what a person reads); user
+# mentions and broadcasts go. Slack's text is escaped (&amp; &lt; &gt;): unescaped once, the entities
+# are the characters they stand for, not the words "amp", "lt" and "gt". Emoji codes (:fire:) are
+# not words; a colon run inside a word (10:30:45, ERROR:root:) is left alone.
+_SLACK_LABELLED = re.compile(r"<!(?:subteam|date)\^[^>|]*\|([^>]*)>")
 _SLACK_MENTION = re.compile(r"<[@!][^>\s]*>")
 _SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]+(?:\|([^>]*))?>")
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|\s]*)(?:\|([^>]*))?>")
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITY_CHARS = {"amp": "&", "lt": "<", "gt": ">"}
+_EMOJI = re.compile(r"(?<!\w):[a-z0-9_+'-]+:(?!\w)")
 
 # Jira wiki markup. Block macros keep their content (stack traces name the component that broke,
 # the strongest signal there is) but lose the macro markers and their parameters.
@@ -49,9 +57,14 @@ def strip_markup(text: str) -> str:
     markup, and this keeps normalising one well under the model's own prediction time.
     """
     if "<" in text:
+        text = _SLACK_LABELLED.sub(lambda m: f" {m.group(1)} ", text)
         text = _SLACK_MENTION.sub(" ", text)
         text = _SLACK_CHANNEL.sub(lambda m: f" {m.group(1) or ''} ", text)
         text = _SLACK_LINK.sub(lambda m: f" {m.group(2) or ''} ", text)
+    if "&" in text:
+        text = _ENTITY.sub(lambda m: _ENTITY_CHARS[m.group(1)], text)
+    if ":" in text:
+        text = _EMOJI.sub(" ", text)
     if "{" in text:
         text = _JIRA_MACRO.sub(" ", text)
     if "[" in text:

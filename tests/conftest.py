@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.support.lambda_standin",
     "tests.support.serving",
     "tests.support.records",
+    "tests.support.live_bot",
 ]

@@ -215,13 +215,32 @@ def test_mention_in_a_thread_answers_in_that_thread(client: Any, dispatcher: Rec
     assert dispatcher.jobs[0].thread_ts == "1699.000001"
 
 
-def test_retries_are_acknowledged_without_work(client: Any, dispatcher: RecordingDispatcher) -> None:
-    response = post_event(
-        client, event_body(_mention()), **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
-    )
+def test_a_retry_is_handed_over_like_any_delivery(
+    client: Any, dispatcher: RecordingDispatcher, json_logs: Any
+) -> None:
+    """The retry may be the only delivery that reached the bot (the first timed out on the way)."""
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+
+    response = post_event(client, event_body(_mention()), **retry)
 
     assert response.status_code == 200
-    assert dispatcher.jobs == []
+    assert [job.job_id for job in dispatcher.jobs] == ["message:T0001:C0001:1700.000100"]
+    [line] = json_logs.events("event_dispatched")
+    assert (line["retry_num"], line["retry_reason"]) == ("1", "http_timeout")
+
+
+@pytest.mark.parametrize("order", ["original_first", "retry_first"])
+def test_a_retry_of_a_delivery_that_arrived_is_handed_over_once(
+    client: Any, dispatcher: RecordingDispatcher, json_logs: Any, order: str
+) -> None:
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+    deliveries = [{}, retry] if order == "original_first" else [retry, {}]
+
+    statuses = [post_event(client, event_body(_mention()), **headers).status_code for headers in deliveries]
+
+    assert statuses == [200, 200]
+    assert len(dispatcher.jobs) == 1
+    assert [line["reason"] for line in json_logs.events("event_ignored")] == ["duplicate_event"]
 
 
 def test_duplicate_event_id_does_no_work(client: Any, dispatcher: RecordingDispatcher) -> None:
@@ -355,6 +374,23 @@ def test_importing_the_api_app_loads_no_numpy_or_onnxruntime() -> None:
     )
     result = _fresh_python(code)
     assert result.stdout.strip() == ""
+
+
+def test_the_api_function_checks_a_response_url_without_the_posting_module(tmp_path: Path) -> None:
+    """chalicelib.slack.post (retry handlers, the TLS context) is the worker's; the ack path uses
+    chalicelib.slack.urls."""
+    code = (
+        "import sys\n"
+        "from chalicelib.api import routes\n"
+        "from tests.support.serving import signed, slash_body\n"
+        "body = slash_body('who?', response_url='https://evil.example/x')\n"
+        "reply = routes.slash_command(body, signed(body, 'application/x-www-form-urlencoded'))\n"
+        "clients = sorted(m for m in sys.modules if m in ('chalicelib.slack.post', 'chalicelib.slack.tls'))\n"
+        "print(reply.status, 'response_url' in reply.body['text'], clients)\n"
+    )
+    env = {**base_env(tmp_path, DISPATCH_MODE="lambda"), "WORKER_FUNCTION_NAME": "whoknows-dev-worker"}
+    result = _fresh_python(code, env)
+    assert result.stdout.split() == ["200", "True", "[]"]
 
 
 _IMPORT_APP = (

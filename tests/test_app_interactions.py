@@ -200,13 +200,26 @@ def test_misconfiguration_answers_200_not_a_5xx(
     client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, json_logs: Any
 ) -> None:
     env = base_env(tmp_path)
-    del env["SLACK_SIGNING_SECRET"]
+    del env["MODEL_URI"]
     apply_env(monkeypatch, env)
 
     response = post(client, click_body())
 
     assert response.status_code == 200
     assert json.loads(response.body) == {"ok": False}
+    assert json_logs.events("config_invalid")[0]["route"] == "interactions"
+
+
+def test_without_a_signing_secret_a_click_gets_an_empty_200(
+    client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, json_logs: Any
+) -> None:
+    env = base_env(tmp_path)
+    del env["SLACK_SIGNING_SECRET"]
+    apply_env(monkeypatch, env)
+
+    response = post(client, click_body())
+
+    assert (response.status_code, response.body) == (200, b"")
     assert json_logs.events("config_invalid")[0]["route"] == "interactions"
 
 

@@ -3,8 +3,9 @@
 Each "container" is its own process with its own memory and boto3 clients, as two Lambda execution
 environments are: worker processes running `app.worker`, and `chalice local` servers running the API
 function with the worker in-process (local dispatch). They share only the idempotency table on the
-moto server and the Slack stand-in, which counts the answers. Each scenario also runs without the
-table, and answers twice there: the table is what makes it pass.
+moto server and the Slack stand-in, which counts the answers. A retry of an event is handled like any
+delivery, so a retry reaching another container than the original is handed over there too. Each
+scenario also runs without the table, and answers twice there: the table is what makes it pass.
 """
 
 from __future__ import annotations
@@ -213,3 +214,35 @@ def test_a_storm_of_duplicate_deliveries_across_two_api_containers(
         assert outcomes == ["job_done", "job_done"]
         assert len(posts) == 2
     print(f"{len(deliveries)} deliveries of one question -> {len(posts)} answer(s)", file=sys.stderr)
+
+
+@pytest.mark.parametrize("order", ["original_first", "retry_first"])
+@pytest.mark.parametrize("api_containers", [True, False], ids=["with-table", "without-table"], indirect=True)
+def test_a_retry_reaching_another_api_container_is_answered_once(
+    api_containers: tuple[list[ChaliceLocal], list[Path]],
+    slack_standin: SlackStandIn,
+    request: Any,
+    order: str,
+) -> None:
+    """Slack retries when it did not see the ack in time, though the first delivery may have arrived:
+    each container then hands the question over (neither remembers the other's delivery), and only
+    the worker's ledger keeps the answer single."""
+    (a, b), logs = api_containers
+    shared = request.node.callspec.params["api_containers"]
+    body = event_body(_mention(ts="1700.000200"), event_id="Ev9")
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    deliveries = [(a, {}), (b, retry)] if order == "original_first" else [(a, retry), (b, {})]
+
+    statuses = [
+        server.post_signed("/slack/events", body, JSON, **headers)[0] for server, headers in deliveries
+    ]
+
+    assert statuses == [200, 200]
+    outcomes = _wait_for_outcomes(logs, 2)
+    posts = [request for request in slack_standin.received if request.path == "/api/chat.postMessage"]
+    if shared:
+        assert sorted(outcomes) == ["job_done", "job_duplicate"]
+        assert len(posts) == 1
+    else:
+        assert outcomes == ["job_done", "job_done"]  # the table is what keeps it to one answer
+        assert len(posts) == 2

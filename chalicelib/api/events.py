@@ -1,5 +1,11 @@
 """Which Events API deliveries deserve an answer, each answered once.
 
+A person's message addressed to the bot (an @-mention, or a direct message) that contains the trigger
+word is answered; `SUBTYPES` says which kinds of message count as a person's, and why. Bots are never
+answered (two bots could answer each other forever), and neither is an edit: whether a delivery is
+answered depends on the delivery alone, never on what this container remembers, so an edit reaching a
+new container is not answered a second time.
+
 Slack delivers at least once: the same event_id can arrive again, and an @-mention in a DM arrives
 both as `app_mention` and as a `message` event with different event_ids but the same (channel, ts).
 `SeenEvents` remembers both keys. It is per container on purpose: a cheap filter on the 3-second ack
@@ -14,15 +20,41 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from chalicelib.jobs import Job
+from chalicelib.slack.markup import to_plain
 from chalicelib.slack.requests import EventCallback, strip_bot_mention
 
 DEFAULT_TTL_SECONDS = 60 * 60  # Slack retries within minutes; an hour is ample
 DEFAULT_MAX_ENTRIES = 10_000
+
+SUBTYPES: Mapping[str | None, tuple[bool, str]] = {
+    None: (True, "a person's message"),
+    "file_share": (True, "a person's message with a file attached; the text is still their question"),
+    "thread_broadcast": (True, "a person's thread reply also sent to the conversation"),
+    "me_message": (True, "a person writing /me: still a person asking the bot"),
+    "bot_message": (False, "written by an integration, not a person"),
+    "message_changed": (False, "an edit: the message was already answered, or rightly not"),
+    "message_deleted": (False, "a deletion carries no question"),
+    "message_replied": (False, "Slack's notice that a thread got a reply, not a message"),
+    "channel_join": (False, "system message"),
+    "channel_leave": (False, "system message"),
+    "channel_topic": (False, "system message"),
+    "channel_purpose": (False, "system message"),
+    "channel_name": (False, "system message"),
+    "channel_archive": (False, "system message"),
+    "channel_unarchive": (False, "system message"),
+    "group_join": (False, "system message"),
+    "group_leave": (False, "system message"),
+    "pinned_item": (False, "system message"),
+    "unpinned_item": (False, "system message"),
+    "ekm_access_denied": (False, "system message"),
+}
+"""Message subtypes: (answered, why). An unlisted subtype is not answered: only subtypes known to
+be a person writing are."""
 
 
 class SeenEvents(Protocol):
@@ -84,10 +116,13 @@ class EventFilter:
             return Decision(None, "duplicate_event")
         if event.is_from_bot:
             return Decision(None, "bot_message")
+        answered, _why = SUBTYPES.get(event.subtype, (False, "not known to be a person writing"))
+        if not answered:
+            return Decision(None, f"subtype_{str(event.subtype)[:50]}")
+        if event.edited:
+            return Decision(None, "edited")
         if event.user is None or event.user in event.authorized_user_ids:
             return Decision(None, "own_or_anonymous_message")
-        if event.subtype is not None:
-            return Decision(None, f"subtype_{event.subtype}")  # edits, deletions, joins...
         is_mention = event.event_type == "app_mention"
         is_dm = event.event_type == "message" and event.channel_type == "im"
         if not (is_mention or is_dm):
@@ -97,7 +132,7 @@ class EventFilter:
         question = strip_bot_mention(event.text)
         if not question:
             return Decision(None, "empty_question")
-        if not self.mentions_trigger(question):
+        if not self.mentions_trigger(to_plain(question)):
             return Decision(None, "no_trigger_word")
         job = Job.for_message(
             question=question,

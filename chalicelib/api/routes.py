@@ -1,9 +1,11 @@
 """What the API function does with each Slack request: verify, parse, answer at once or hand over.
 
 Kept out of app.py so the routes there stay one line each, and testable without Chalice. Every route
-starts the same way (`verified`): settings (a broken deployment answers 200 with a friendly line,
-never a 5xx Slack would show as a failure), then the signature (401, nothing else done); only then
-does the route's own code run.
+starts the same way (`verified`): the signature first (401, nothing else done), checked whenever the
+signing secret can be read, even when another setting is broken; only a verified request learns that
+the deployment is misconfigured (200 with a friendly line, never a 5xx Slack would show as a
+failure). Without a readable secret nothing can be verified, so nothing is said: an empty 200.
+Only then does the route's own code run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from chalicelib import logs
 from chalicelib.api import feedback
 from chalicelib.api.dispatch import DispatchFailed
 from chalicelib.api.runtime import Runtime, get_runtime
-from chalicelib.config import ConfigError, SecretUnavailable
+from chalicelib.config import ConfigError, Secret, SecretUnavailable, load_signing_secret
 from chalicelib.jobs import Job
 from chalicelib.slack.render import MISCONFIGURED_TEXT, SlackMessage, render_ack, render_error, render_usage
 from chalicelib.slack.requests import (
@@ -32,11 +34,17 @@ from chalicelib.slack.requests import (
     parse_interaction,
     parse_slash_command,
 )
+from chalicelib.slack.urls import UnsafeResponseUrl, check_response_url
 from chalicelib.slack.verify import InvalidSignature, verify_request
 
 _log = logs.get_logger(__name__)
-RETRY_HEADER = "x-slack-retry-num"
+RETRY_NUM_HEADER = "x-slack-retry-num"
+RETRY_REASON_HEADER = "x-slack-retry-reason"
 HELP_WORDS = {"help", "?", "-h", "--help"}
+NO_WAY_BACK = (
+    "this request's response_url is not one of Slack's addresses, so my answer could not reach you. "
+    "If you use a proxy or a test tool, send the response_url Slack gave it."
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ Route = Callable[[bytes, Mapping[str, str], str | None], Reply]
 
 
 def verified(route: str) -> Callable[[Callable[[Request], Reply]], Route]:
-    """Every route's preamble: the request id for its log lines, the settings, the signature."""
+    """Every route's preamble: the request id for its log lines, the signature, the settings."""
 
     def decorate(handle: Callable[[Request], Reply]) -> Route:
         @functools.wraps(handle)
@@ -88,20 +96,33 @@ def verified(route: str) -> Callable[[Callable[[Request], Reply]], Route]:
 
 
 def _prepare(route: str, body: bytes, headers: Mapping[str, str], timings: logs.Timings) -> Runtime | Reply:
-    """Settings, then the signature. Returns the runtime to go on, or the reply to stop with."""
+    """The signature, then the settings. Returns the runtime to go on, or the reply to stop with."""
+    runtime: Runtime | None = None
+    problems: list[str] = []
     try:
         runtime = get_runtime()
-        secret = runtime.settings.signing_secret.get()
-    except (ConfigError, SecretUnavailable) as error:
-        problems = error.problems if isinstance(error, ConfigError) else [str(error)]
-        logs.error(_log, "config_invalid", route=route, problems=problems)
-        return _misconfigured(route)
+        secret: Secret = runtime.settings.signing_secret
+    except ConfigError as error:
+        problems = error.problems
+        try:
+            secret = load_signing_secret()
+        except ConfigError as secret_error:
+            logs.error(_log, "config_invalid", route=route, problems=secret_error.problems)
+            return Reply(200, "")  # nothing verifiable: tell no one anything
+    try:
+        secret_value = secret.get()
+    except SecretUnavailable as error:
+        logs.error(_log, "config_invalid", route=route, problems=[*problems, str(error)])
+        return Reply(200, "")
     try:
         with timings.measure("verify"):
-            verify_request(secret, body, headers)
+            verify_request(secret_value, body, headers)
     except InvalidSignature as error:
         logs.warning(_log, "request_refused", route=route, reason=error.reason, **timings)
         return Reply.error(401, "invalid request signature")
+    if runtime is None:
+        logs.error(_log, "config_invalid", route=route, problems=problems)
+        return _misconfigured(route)
     return runtime
 
 
@@ -141,6 +162,11 @@ def slash_command(request: Request) -> Reply:
     if not command.text or command.text.lower() in HELP_WORDS:
         logs.info(_log, "slash_usage", **timings)
         return Reply.message(render_usage())
+    try:
+        check_response_url(command.response_url, request.runtime.settings.response_url_hosts)
+    except UnsafeResponseUrl as error:
+        logs.warning(_log, "slash_bad_request", reason=error.reason, **timings)
+        return Reply.message(render_error(NO_WAY_BACK))
     job = Job.for_slash_command(
         question=command.text,
         user_id=command.user_id,
@@ -154,6 +180,17 @@ def slash_command(request: Request) -> Reply:
     return Reply.message(render_ack(command.text))
 
 
+def _retry_fields(headers: Mapping[str, str]) -> dict[str, str]:
+    """`retry_num` and `retry_reason` for the log line, when Slack says this is a retry."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    fields = {}
+    if RETRY_NUM_HEADER in lowered:
+        fields["retry_num"] = lowered[RETRY_NUM_HEADER][:20]
+    if RETRY_REASON_HEADER in lowered:
+        fields["retry_reason"] = lowered[RETRY_REASON_HEADER][:50]
+    return fields
+
+
 def _is_ssl_check(body: bytes) -> bool:
     try:
         return parse_qs(body.decode("utf-8")).get("ssl_check") == ["1"]
@@ -163,26 +200,31 @@ def _is_ssl_check(body: bytes) -> bool:
 
 @verified("events")
 def events(request: Request) -> Reply:
+    """Events API deliveries. A retry (X-Slack-Retry-Num) is handled like any delivery: it may be
+    the only one that arrived. One that did arrive is answered once all the same: this container's
+    memory stops a repeated event_id, and the worker answers each job id once across containers."""
     timings = request.timings
-    retry = {name.lower(): value for name, value in request.headers.items()}.get(RETRY_HEADER)
-    if retry is not None:
-        # The first delivery was acknowledged (or is being handled): a retry must do nothing.
-        logs.info(_log, "event_retry_ignored", retry_num=retry, **timings)
-        return Reply(200, {"ok": True})
+    retry = _retry_fields(request.headers)
     try:
         envelope = parse_event_callback(request.body)
     except BadRequest as error:
-        logs.warning(_log, "event_bad_request", reason=str(error), **timings)
+        logs.warning(_log, "event_bad_request", reason=str(error), **retry, **timings)
         return Reply(200, {"ok": False})  # 2xx: a retry of a malformed body would be as malformed
     if isinstance(envelope, UrlVerification):
         logs.info(_log, "url_verification", **timings)
         return Reply(200, {"challenge": envelope.challenge})
     if isinstance(envelope, IgnoredEnvelope):
-        logs.info(_log, "event_ignored", reason=f"envelope_{envelope.envelope_type}", **timings)
+        reason = f"envelope_{envelope.envelope_type[:50]}"
+        logs.info(_log, "event_ignored", reason=reason, **retry, **timings)
         return Reply(200, {"ok": True})
     assert isinstance(envelope, EventCallback)
     decision = request.runtime.events.consider(envelope, request_id=request.request_id)
-    fields = {"event_id": envelope.event_id, "event_type": envelope.event_type, "reason": decision.reason}
+    fields = {
+        "event_id": envelope.event_id,
+        "event_type": envelope.event_type,
+        "reason": decision.reason,
+        **retry,
+    }
     if decision.job is None:
         logs.info(_log, "event_ignored", **fields, **timings)
         return Reply(200, {"ok": True})
@@ -211,6 +253,12 @@ def interactions(request: Request) -> Reply:
     assert isinstance(interaction, BlockActions)
     recorded = feedback.record(interaction, **timings)
     job = feedback.confirmation_job(interaction, recorded, request_id=request.request_id)
-    if job is not None:
-        _hand_over(request, job, "feedback_dispatched", "feedback_dispatch_failed")
+    if job is None:
+        return Reply(200, {"ok": True})
+    try:
+        check_response_url(job.response_url or "", request.runtime.settings.response_url_hosts)
+    except UnsafeResponseUrl as error:  # the click is recorded; only its "thanks" has nowhere to go
+        logs.warning(_log, "interaction_bad_request", reason=error.reason, **timings)
+        return Reply(200, {"ok": True})
+    _hand_over(request, job, "feedback_dispatched", "feedback_dispatch_failed")
     return Reply(200, {"ok": True})

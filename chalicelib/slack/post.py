@@ -1,9 +1,8 @@
 """Posting answers back to Slack: to a slash command's response_url, or into a thread.
 
 The only module that loads slack_sdk's HTTP clients. Retries are slack_sdk's own handlers,
-bounded (a Lambda worker has a deadline), and response_url targets are checked against an
-allowlist first: the URL arrives in the request body, so without the check a forged or
-replayed request could make the worker POST anywhere.
+bounded (a Lambda worker has a deadline), and response_url targets are checked against the
+allowlist first (`chalicelib.slack.urls`).
 """
 
 from __future__ import annotations
@@ -30,8 +29,8 @@ from slack_sdk.webhook.client import WebhookClient
 
 from chalicelib.slack.render import SlackMessage
 from chalicelib.slack.tls import tls_context
+from chalicelib.slack.urls import SLACK_RESPONSE_HOSTS, UnsafeResponseUrl, check_response_url
 
-SLACK_RESPONSE_HOSTS = frozenset({"hooks.slack.com"})
 MAX_RETRIES = 2
 """Three attempts in all: enough for a blip, short enough for the worker's deadline."""
 MAX_RETRY_AFTER_SECONDS = 10
@@ -104,27 +103,6 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def check_response_url(url: str, allowed_hosts: frozenset[str] = SLACK_RESPONSE_HOSTS) -> None:
-    """Raises ForbiddenResponseUrl unless `url` targets an allowed host.
-
-    A bare host ("hooks.slack.com") allows https on the default port only. A "host:port" entry
-    (a local stand-in such as "127.0.0.1:8123") allows that exact host and port, over http too.
-    """
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ForbiddenResponseUrl("response_url is not a valid URL") from None
-    host = parts.hostname or ""
-    if parts.username is not None or parts.password is not None:
-        raise ForbiddenResponseUrl(f"response_url for {host!r} carries credentials")
-    if port is not None and f"{host}:{port}" in allowed_hosts and parts.scheme in ("http", "https"):
-        return
-    if host in allowed_hosts and parts.scheme == "https" and port in (None, 443):
-        return
-    raise ForbiddenResponseUrl(f"response_url host {host!r} ({parts.scheme}) is not allowed")
-
-
 def post_to_response_url(
     url: str,
     message: SlackMessage,
@@ -136,7 +114,10 @@ def post_to_response_url(
     `timeout` is per attempt. A timed-out attempt is retried, so Slack may rarely show the
     message twice when it accepted the slow attempt; a lost answer is the worse failure.
     """
-    check_response_url(url, allowed_hosts)
+    try:
+        check_response_url(url, allowed_hosts)
+    except UnsafeResponseUrl as error:
+        raise ForbiddenResponseUrl(error.reason) from None
     host = urlsplit(url).netloc
     client = WebhookClient(
         url,

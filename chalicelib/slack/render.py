@@ -3,7 +3,12 @@ and the failure line.
 
 Built with slack_sdk's block models because their `to_dict` validates Slack's length limits here,
 not in a user's Slack client. Every message carries fallback `text` (notifications, screen
-readers, old clients). Everything a user or directory supplied is escaped for mrkdwn.
+readers, old clients).
+
+Escaping happens exactly once. The question is Slack's own text, already escaped: it is echoed with
+`markup.to_mrkdwn` in blocks (mentions and links kept, broadcasts made plain) and as
+`escape(markup.to_plain(...))` in fallback text (also read as mrkdwn by Slack). Everything else
+(team names, directory fields, error sentences, our own wording) is escaped here, once.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from slack_sdk.models.blocks import (
 )
 
 from chalicelib.slack.ids import is_channel, is_user_group
+from chalicelib.slack.markup import escape, to_mrkdwn, to_plain
 
 MAX_TEAMS_SHOWN = 3
 """More than three guesses reads as "anyone"; the caller may pass a longer ranking."""
@@ -85,11 +91,6 @@ class SlackMessage:
         }
 
 
-def escape(text: str) -> str:
-    """Slack's mrkdwn escaping: only &, < and > are control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def render_answer(
     question: str,
     teams: Sequence[RankedTeam],
@@ -102,19 +103,21 @@ def render_answer(
     prediction; without one, a short hash of the question stands in.
     """
     shown = list(teams[:MAX_TEAMS_SHOWN])
-    echo = _echo(question)
+    echo, plain = _echo(question), _echo_plain(question)
     if not shown:
-        text = f"I couldn't find a team for “{echo}”. Try adding the product or system name."
-        return _message(text, [SectionBlock(text=MarkdownTextObject(text=f":thinking_face: {text}"))])
+        advice = "Try adding the product or system name."
+        text = f"I couldn't find a team for “{plain}”. {advice}"
+        block = f":thinking_face: I couldn't find a team for “{echo}”. {advice}"
+        return _message(text, [SectionBlock(text=MarkdownTextObject(text=block))])
     top = shown[0]
     confident = top.probability >= confidence_threshold
     if confident:
         headline = f"*{_name(top)}* can most likely help with “{echo}”."
-        text = f"{_name(top)} can most likely help ({_percent(top)}){_reach_suffix(top)}"
+        text = f"{_name(top)} can most likely help with “{plain}” ({_percent(top)}){_reach_suffix(top)}"
     else:
         headline = f"I'm not sure who knows about “{echo}”. My best guesses, all *low confidence*:"
         guesses = ", ".join(f"{_name(team)} {_percent(team)}" for team in shown)
-        text = f"I'm not sure who can help with “{echo}”. Best guesses (low confidence): {guesses}"
+        text = f"I'm not sure who can help with “{plain}”. Best guesses (low confidence): {guesses}"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline))]
     blocks += [_team_section(rank, team, confident) for rank, team in enumerate(shown, start=1)]
     blocks += [
@@ -134,10 +137,11 @@ def render_answer(
 
 def render_usage() -> SlackMessage:
     """Shown for `/whoknows` with no question, or `help`."""
-    examples = "\n".join(f"• `/whoknows {example}`" for example in USAGE_EXAMPLES)
-    text = "Ask me which team can help: /whoknows &lt;your question&gt;"
+    examples = "\n".join(f"• `/whoknows {escape(example)}`" for example in USAGE_EXAMPLES)
+    syntax = escape("/whoknows <your question>")
+    text = f"Ask me which team can help: {syntax}"
     body = (
-        "*Ask me which team can help:* `/whoknows &lt;your question&gt;`\n"
+        f"*Ask me which team can help:* `{syntax}`\n"
         "I learned from the tickets each team has resolved in Jira.\n\n"
         f"*Examples*\n{examples}\n\n"
         "You can also mention me in a channel or send me a direct message."
@@ -147,8 +151,9 @@ def render_usage() -> SlackMessage:
 
 def render_ack(question: str) -> SlackMessage:
     """The immediate reply within Slack's 3 seconds, before the real answer arrives."""
-    text = f"Looking for who knows about “{_echo(question)}”…"
-    return _message(text, [ContextBlock(elements=[MarkdownTextObject(text=f":mag: {text}")])])
+    text = f"Looking for who knows about “{_echo_plain(question)}”…"
+    block = f":mag: Looking for who knows about “{_echo(question)}”…"
+    return _message(text, [ContextBlock(elements=[MarkdownTextObject(text=block)])])
 
 
 def render_feedback_thanks(verdict: Literal["right", "wrong"], team_name: str) -> SlackMessage:
@@ -216,7 +221,13 @@ def _percent(team: RankedTeam) -> str:
 
 
 def _echo(question: str) -> str:
-    return escape(_truncate(" ".join(question.split()), MAX_ECHO_CHARS))
+    """The question (Slack's text) inside our blocks: mentions render, nobody is notified."""
+    return to_mrkdwn(question, MAX_ECHO_CHARS)
+
+
+def _echo_plain(question: str) -> str:
+    """The question (Slack's text) in fallback text: as the person reads it, escaped once."""
+    return escape(_truncate(" ".join(to_plain(question).split()), MAX_ECHO_CHARS))
 
 
 def _truncate(text: str, limit: int) -> str:

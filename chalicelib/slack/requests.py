@@ -45,6 +45,8 @@ class UrlVerification:
 class EventCallback:
     event_id: str
     team_id: str
+    """The workspace: the envelope's `team_id`, or for an org-wide install whose envelope has none,
+    the event's own workspace (`workspace_of`)."""
     event_type: str
     user: str | None = None
     bot_id: str | None = None
@@ -57,6 +59,8 @@ class EventCallback:
     api_app_id: str | None = None
     authorized_user_ids: tuple[str, ...] = ()
     """Users (usually the bot itself) the event was delivered for, from `authorizations`."""
+    edited: bool = False
+    """The event carries `edited`: Slack re-sends an edited @-mention, with a new event_id."""
 
     @property
     def is_from_bot(self) -> bool:
@@ -154,7 +158,7 @@ def parse_event_callback(body: bytes) -> UrlVerification | EventCallback | Ignor
         raise BadRequest("event_callback has no event object")
     return EventCallback(
         event_id=_required_str(envelope, "event_id", "event_callback"),
-        team_id=_required_str(envelope, "team_id", "event_callback"),
+        team_id=workspace_of(envelope, event),
         event_type=_required_str(event, "type", "event"),
         user=_optional_str(event, "user"),
         bot_id=_optional_str(event, "bot_id"),
@@ -166,7 +170,34 @@ def parse_event_callback(body: bytes) -> UrlVerification | EventCallback | Ignor
         thread_ts=_optional_str(event, "thread_ts"),
         api_app_id=_optional_str(envelope, "api_app_id"),
         authorized_user_ids=_authorized_user_ids(envelope.get("authorizations")),
+        edited=event.get("edited") is not None,
     )
+
+
+def workspace_of(envelope: dict[str, Any], event: dict[str, Any]) -> str:
+    """The workspace an event belongs to, the same for every delivery of it (retries included).
+
+    The envelope's `team_id` when it has one. An Enterprise Grid org-wide install may send none (or
+    null): then the event's `team`, `user_team`, the authorizations' `team_id`, `context_team_id`,
+    and last the enterprise id itself (the envelope's, then the authorizations'), in that order.
+    Without `team_id`, `enterprise_id` or `authorizations` the envelope is not one Slack sends.
+    """
+    team_id = _optional_str(envelope, "team_id")
+    if team_id:
+        return team_id
+    if not (envelope.get("enterprise_id") or envelope.get("authorizations")):
+        raise BadRequest("event_callback is missing team_id")
+    authorizations = envelope.get("authorizations")
+    candidates = [_optional_str(event, "team"), _optional_str(event, "user_team")]
+    if isinstance(authorizations, list):
+        candidates += [_optional_str(a, "team_id") for a in authorizations if isinstance(a, dict)]
+    candidates += [_optional_str(envelope, "context_team_id"), _optional_str(envelope, "enterprise_id")]
+    if isinstance(authorizations, list):
+        candidates += [_optional_str(a, "enterprise_id") for a in authorizations if isinstance(a, dict)]
+    workspace = next((candidate for candidate in candidates if candidate), None)
+    if workspace is None:
+        raise BadRequest("event_callback names no workspace (team_id, event team or enterprise_id)")
+    return workspace
 
 
 def parse_interaction(body: bytes) -> BlockActions | IgnoredInteraction:

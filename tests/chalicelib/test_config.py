@@ -15,7 +15,9 @@ from chalicelib.config import (
     ConfigError,
     SecretUnavailable,
     load_settings,
+    load_signing_secret,
     parse_settings,
+    parse_signing_secret,
     reset_settings,
 )
 from tests.support.aws import apply_fake_aws_env
@@ -168,5 +170,46 @@ def test_load_settings_is_cached_until_reset(monkeypatch: pytest.MonkeyPatch) ->
         assert load_settings() is first
         reset_settings()
         assert load_settings().confidence_threshold == 0.2
+    finally:
+        reset_settings()
+
+
+def test_the_signing_secret_is_read_even_when_other_settings_are_broken() -> None:
+    """So a request can be verified before anyone is told that the deployment is broken."""
+    broken = {"SLACK_SIGNING_SECRET": " s3cr3t-value ", "CONFIDENCE_THRESHOLD": "lots"}
+    with pytest.raises(ConfigError):
+        parse_settings(broken)
+
+    assert parse_signing_secret(broken).get() == "s3cr3t-value"
+    fetched = parse_signing_secret({"SLACK_SIGNING_SECRET_PARAM": "/wk/signing"}, fetch_parameter=str.upper)
+    assert fetched.get() == "/WK/SIGNING"
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({}, "SLACK_SIGNING_SECRET (or SLACK_SIGNING_SECRET_PARAM, an SSM parameter name) is required"),
+        (
+            {"SLACK_SIGNING_SECRET": "a", "SLACK_SIGNING_SECRET_PARAM": "/b"},
+            "set only one of SLACK_SIGNING_SECRET and SLACK_SIGNING_SECRET_PARAM",
+        ),
+    ],
+)
+def test_a_missing_or_doubled_signing_secret_is_a_config_error(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_signing_secret(env)
+    assert refused.value.problems == [problem]
+
+
+def test_load_signing_secret_is_cached_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLACK_SIGNING_SECRET_PARAM", raising=False)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "first")
+    reset_settings()
+    try:
+        first = load_signing_secret()
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "second")
+        assert load_signing_secret() is first
+        reset_settings()
+        assert load_signing_secret().get() == "second"
     finally:
         reset_settings()

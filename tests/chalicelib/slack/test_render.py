@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from chalicelib.slack.render import (
     render_ack,
     render_answer,
     render_error,
+    render_feedback_thanks,
     render_usage,
 )
 
@@ -36,8 +38,9 @@ def buttons(message: SlackMessage) -> list[dict[str, Any]]:
 
 def test_confident_answer() -> None:
     message = render_answer("Refund stuck in pending?", [PAYMENTS, SEARCH, PLATFORM, DATA], 0.5, "q-42")
-    assert (
-        message.text == "Payments can most likely help (87%): ask in #payments-help or <!subteam^S0PAYMENTS1>"
+    assert message.text == (
+        "Payments can most likely help with “Refund stuck in pending?” (87%): "
+        "ask in #payments-help or <!subteam^S0PAYMENTS1>"
     )
     assert message.response_type == "ephemeral"
     assert (
@@ -91,21 +94,52 @@ def test_escape_follows_slack_rules() -> None:
     assert escape("a & b < c > d *e*") == "a &amp; b &lt; c &gt; d *e*"
 
 
-def test_user_text_is_escaped_everywhere() -> None:
+def test_slack_text_is_escaped_exactly_once() -> None:
+    """The question arrives escaped by Slack; echoed, it is shown as typed (one escape on the wire)."""
+    question = "who knows R&amp;D &lt;nightly&gt; and the typed &amp;lt;br&amp;gt;?"
+    wire = "R&amp;D &lt;nightly&gt; and the typed &amp;lt;br&amp;gt;"
+    for message in (render_answer(question, [PAYMENTS], 0.5), render_answer(question, [SEARCH], 0.5)):
+        assert wire in message.text
+        assert wire in message.blocks[0]["text"]["text"]
+        assert "&amp;amp;" not in message.text + all_text(message)
+    ack = render_ack(question)
+    assert wire in ack.text and wire in all_text(ack)
+
+
+def test_mentions_render_in_blocks_and_read_plainly_in_fallback_text() -> None:
+    message = render_answer(
+        "who besides <@U0CAROL|carol> in <#C0PLATFORM|plat> owns <https://x.example|it>?", [PAYMENTS], 0.5
+    )
+    assert "who besides @carol in #plat owns it?" in message.text
+    assert (
+        "<@U0CAROL|carol> in <#C0PLATFORM|plat> owns <https://x.example|it>"
+        in message.blocks[0]["text"]["text"]
+    )
+
+
+def test_broadcast_mentions_in_the_question_never_notify_anyone() -> None:
+    question = "<!channel> <!here|here> <!everyone> <!subteam^S0OPS|@ops> who runs the VPN?"
+    messages = [
+        render_answer(question, [PAYMENTS], 0.5),
+        render_answer(question, [SEARCH], 0.5),
+        render_answer(question, [], 0.5),
+        render_ack(question),
+    ]
+    for message in messages:
+        echoed = message.text + all_text(message)
+        assert "<!channel>" not in echoed and "<!here" not in echoed and "<!everyone>" not in echoed
+        assert "S0OPS" not in echoed
+        assert "@channel @here @everyone @ops who runs the VPN?" in echoed
+
+
+def test_text_that_did_not_come_from_slack_is_escaped() -> None:
     hostile = "<!channel> & <https://evil.example|click> >"
     escaped = "&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt; &gt;"
-    unsure = render_answer(hostile, [SEARCH], 0.5)
-    confident = render_answer(hostile, [PAYMENTS], 0.5)
-    for text in (
-        unsure.text,
-        all_text(unsure),
-        all_text(confident),
-        render_ack(hostile).text,
-        render_error(hostile).text,
-    ):
-        assert "<!channel>" not in text
-        assert "<https://evil" not in text
-        assert escaped in text
+    assert escaped in render_error(hostile).text
+    team = RankedTeam("X", 0.9, hostile)
+    assert escaped in render_answer("q", [team], 0.5).text
+    assert escaped in all_text(render_answer("q", [team], 0.5))
+    assert "<!channel>" not in render_feedback_thanks("right", hostile).text
 
 
 def test_display_names_are_escaped() -> None:
@@ -122,9 +156,12 @@ def test_long_question_is_truncated_in_echoes_and_blocks_stay_valid() -> None:
     assert all(len(block.get("text", {}).get("text", "")) <= 3000 for block in answer.blocks)
 
 
-def test_escaping_never_splits_an_entity_when_truncating() -> None:
-    echoed = render_ack("&" * 400).text
-    assert "&amp" not in echoed.replace("&amp;", "")
+@pytest.mark.parametrize("question", ["&" * 400, "&amp;" * 400, "&lt;" * 400, "<@U0CAROL|carol> " * 100])
+def test_truncating_never_splits_an_entity_or_a_mention(question: str) -> None:
+    ack = render_ack(question)
+    for echoed in (ack.text, ack.blocks[0]["elements"][0]["text"]):
+        assert "&" not in re.sub("&(amp|lt|gt);", "", echoed)
+        assert "<" not in re.sub("<@U0CAROL[|]carol>", "", echoed)
 
 
 def test_usage_has_syntax_and_examples() -> None:

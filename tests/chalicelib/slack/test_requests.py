@@ -137,6 +137,68 @@ def test_threaded_bot_message_without_optional_envelope_fields() -> None:
     assert (event.text, event.api_app_id, event.authorized_user_ids) == ("", None, ())
 
 
+def _org_install(event_team: str | None = "T0GRID02", **envelope_fields: object) -> bytes:
+    """An Enterprise Grid org-wide install's envelope: the bot's authorization has no workspace."""
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "W1",
+        "text": "who?",
+        "ts": "1.5",
+        "channel": "D1",
+    }
+    if event_team is not None:
+        event["team"] = event_team
+    body: dict[str, object] = {
+        "type": "event_callback",
+        "event_id": "Ev9",
+        "enterprise_id": "E0GRID",
+        "is_ext_shared_channel": False,
+        "authorizations": [{"enterprise_id": "E0GRID", "team_id": None, "user_id": "W0BOT", "is_bot": True}],
+        "event": event,
+    }
+    body.update(envelope_fields)
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "workspace"),
+    [
+        (_org_install(), "T0GRID02"),
+        (_org_install(team_id=None), "T0GRID02"),
+        (_org_install(event_team=None, context_team_id="T0CONTEXT"), "T0CONTEXT"),
+        (_org_install(event_team=None), "E0GRID"),
+        (_org_install(event_team=None, enterprise_id=None), "E0GRID"),  # the authorization's
+        (_org_install(team_id="T0TOP"), "T0TOP"),
+    ],
+    ids=["event-team", "team-id-null", "context-team", "enterprise", "authorization-enterprise", "top-level"],
+)
+def test_org_wide_install_envelopes_name_their_workspace(body: bytes, workspace: str) -> None:
+    event = parse_event_callback(body)
+
+    assert isinstance(event, EventCallback)
+    assert event.team_id == workspace
+    assert event.authorized_user_ids == ("W0BOT",)
+
+
+def test_an_org_wide_event_keeps_its_workspace_on_every_delivery() -> None:
+    """A retry is the same body, and an @-mention's message twin names the same workspace."""
+    mention = json.loads(_org_install())
+    mention["event"] = {**mention["event"], "type": "app_mention"}
+    mention["event"].pop("channel_type")
+    parsed = [
+        parse_event_callback(body) for body in (_org_install(), _org_install(), json.dumps(mention).encode())
+    ]
+    assert {event.team_id for event in parsed if isinstance(event, EventCallback)} == {"T0GRID02"}
+
+
+def test_edited_is_read_from_the_event() -> None:
+    edited = json.loads(envelope())
+    edited["event"]["edited"] = {"user": "U1", "ts": "1700000001.000000"}
+    assert parse_event_callback(json.dumps(edited).encode()).edited  # type: ignore[union-attr]
+    assert not parse_event_callback(envelope()).edited  # type: ignore[union-attr]
+
+
 def test_other_envelopes_are_ignored_not_rejected() -> None:
     assert parse_event_callback(b'{"type": "app_rate_limited", "minute_rate_limited": 1}') == IgnoredEnvelope(
         "app_rate_limited"
@@ -159,6 +221,12 @@ def test_other_envelopes_are_ignored_not_rejected() -> None:
         ),
         (envelope(event={"type": "message", "text": 5}), "text must be a string"),
         (envelope(authorizations={"user_id": "U"}), "authorizations must be a list"),
+        (envelope(team_id=None, authorizations=None), "missing team_id"),
+        (
+            _org_install(event_team=None, enterprise_id=None, authorizations=[{"user_id": "W0BOT"}]),
+            "names no workspace",
+        ),
+        (envelope(team_id=7), "team_id must be a string"),
     ],
     ids=[
         "non-utf8",
@@ -171,6 +239,9 @@ def test_other_envelopes_are_ignored_not_rejected() -> None:
         "no-event-type",
         "text-not-str",
         "bad-authorizations",
+        "no-team",
+        "org-without-workspace",
+        "team-not-str",
     ],
 )
 def test_malformed_envelopes(body: bytes, message: str) -> None:
