@@ -67,6 +67,9 @@ class ModelHolder:
         self._clock = clock
         self._open = open_predictor
         self._lock = threading.Lock()
+        """Held while a model is loaded or refreshed: one load at a time."""
+        self._first_load_lock = threading.Lock()
+        """Guards `_first_load` only, so starting the load never waits for one under way."""
         self._current: LoadedModel | None = None
         self._first_load: Future[LoadedModel] | None = None
         self._wanted: Manifest | None = None
@@ -86,7 +89,7 @@ class ModelHolder:
         session. The thread is not a daemon: the interpreter waits for it rather than exit while it
         is inside OpenSSL or onnxruntime.
         """
-        with self._lock:
+        with self._first_load_lock:
             if self._current is not None or self._first_load is not None:
                 return
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=LOAD_THREAD)
@@ -115,10 +118,11 @@ class ModelHolder:
                 first.result()
 
     def _load_first(self) -> LoadedModel:
-        with self._lock:
-            try:
-                return self._load_cold(logs.Timings())
-            finally:
+        try:
+            with self._lock:
+                return self._current or self._load_cold(logs.Timings())
+        finally:
+            with self._first_load_lock:
                 self._first_load = None
 
     def _load_cold(self, timings: logs.Timings) -> LoadedModel:

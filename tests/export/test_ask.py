@@ -32,7 +32,7 @@ def test_prints_the_ranking_and_the_bot_s_answer(
     assert lines[0] == "Q: our iOS push notifications stopped"
     assert lines[1].startswith("  1. MOBILE ") and len(lines) == 5
     assert "low confidence" not in "\n".join(lines)
-    assert lines[4].startswith("bot: MOBILE can most likely help (")
+    assert lines[4].startswith("bot: MOBILE can most likely help with “our iOS push notifications stopped” (")
 
 
 @pytest.mark.parametrize("how", ["flag", "environment"])
