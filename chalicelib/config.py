@@ -33,6 +33,7 @@ DEFAULT_CACHE_DIR = "/tmp/whoknows-models"
 model it left there."""
 DEFAULT_REFRESH_SECONDS = 300.0
 DEFAULT_CONFIDENCE_THRESHOLD = 0.5
+"""For a model that recorded no threshold of its own (training chooses one per model)."""
 DEFAULT_TRIGGER_WORD = "who"
 DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS = 3600  # as long as Lambda keeps retrying an async event (max age)
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +136,8 @@ class Settings:
     model_uri: str
     model_cache_dir: Path
     model_refresh_seconds: float
-    confidence_threshold: float
+    confidence_threshold: float | None
+    """CONFIDENCE_THRESHOLD when set: it overrides the threshold the model was trained with."""
     trigger_word: str
     team_directory: Path | None
     """None: no directory file; answers show bare labels."""
@@ -224,7 +226,11 @@ def parse_settings(
         problems.append(f"MODEL_URI has no bucket: {model_uri!r}")
 
     refresh = number("MODEL_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS, 0, None)
-    threshold = number("CONFIDENCE_THRESHOLD", DEFAULT_CONFIDENCE_THRESHOLD, 0, 1)
+    threshold = (
+        number("CONFIDENCE_THRESHOLD", DEFAULT_CONFIDENCE_THRESHOLD, 0, 1)
+        if env.get("CONFIDENCE_THRESHOLD")
+        else None
+    )
 
     trigger = env.get("TRIGGER_WORD") or DEFAULT_TRIGGER_WORD
     if not _TRIGGER.fullmatch(trigger):

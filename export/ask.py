@@ -1,26 +1,40 @@
-"""`python -m export ask`: answer a question from model.onnx alone, as the bot would.
+"""`python -m export ask`: answer questions from model.onnx alone, as the bot would.
 
 Only chalicelib is used (onnxruntime, no scikit-learn): proof that the exported file is all the
-bot needs. The model comes from a training folder or from where `publish` put it (s3://…), and the
-answer ends with the sentence the bot would post, low-confidence note included.
+bot needs. The model comes from a training folder or from where `publish` put it (s3://…). One
+question prints the ranking, why, and the sentence the bot would post; a file of questions (or
+stdin) gives one JSON line per question, for an operator checking a model before publishing it.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import json
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from chalicelib.config import DEFAULT_CONFIDENCE_THRESHOLD
 from chalicelib.model.manifest import MANIFEST_NAME, ManifestError, parse_manifest
 from export.arguments import at_least
 from export.errors import UserError
 
+if TYPE_CHECKING:
+    from chalicelib.model.answer import Answer
+    from chalicelib.model.manifest import Manifest
+
 EPILOG = """\
 examples:
   python -m export ask --model out/sample "who can fix the failed VAT invoice?"
   python -m export ask --model s3://acme-whoknows/models "who owns the refund API?"
+  python -m export ask --model out/sample --questions questions.txt > answers.jsonl
+  printf 'who owns refunds?\\nwhy is the build red?\\n' | python -m export ask --model out/m --questions -
+
+With --questions (one question per line; - for stdin) or --json, each answer is a JSON line:
+question, answer (confident, unsure or unknown_words), threshold, teams with probabilities, because.
 
 An s3:// model is downloaded (and its sha256 checked) into --cache-dir, as the bot's worker does.
 """
@@ -35,7 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("question", help="the question, as a person would type it in Slack")
+    parser.add_argument("question", nargs="?", help="the question, as a person would type it in Slack")
+    parser.add_argument(
+        "--questions", metavar="FILE", help="answer every line of FILE (- for stdin) as a JSON line"
+    )
+    parser.add_argument("--json", action="store_true", help="print the answer as a JSON line")
     parser.add_argument(
         "--model", required=True, help="folder written by `train`, or s3://bucket/prefix given to `publish`"
     )
@@ -44,8 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threshold",
         type=probability,
         default=None,
-        help="below this the bot says it is not sure (default: CONFIDENCE_THRESHOLD, else "
-        f"{DEFAULT_CONFIDENCE_THRESHOLD})",
+        help="below this the bot says it is not sure (default: CONFIDENCE_THRESHOLD, else the model's "
+        f"own, chosen at training, else {DEFAULT_CONFIDENCE_THRESHOLD})",
     )
     parser.add_argument("--endpoint-url", help="S3-compatible store for an s3:// model")
     parser.add_argument(
@@ -66,39 +84,81 @@ def probability(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    from chalicelib.model.answer import answer_question
     from chalicelib.model.errors import ModelLoadError
     from chalicelib.model.predictor import Predictor
     from chalicelib.text import normalize
 
-    if not normalize(args.question):
+    if (args.question is None) == (args.questions is None):
+        raise UserError(
+            'give one question, or --questions FILE (- for stdin), e.g. "who owns the refund API?"'
+        )
+    if args.question is not None and not normalize(args.question):
         raise UserError(
             f"the question {args.question!r} has no words left once emoji, punctuation and markup are "
             'removed; ask in words, e.g. "who owns the refund API?"'
         )
-    threshold = args.threshold if args.threshold is not None else _threshold_from_env()
-    model_file = _model_file(args)
+    source = _open_questions(args.questions) if args.questions is not None else None
+    manifest, model_file = _model(args)
+    threshold = _threshold(args.threshold, manifest)
     try:
         predictor = Predictor(model_file)
     except ModelLoadError as error:
         raise UserError(str(error)) from None
-    guesses = predictor.rank(args.question, top=args.top)
-    print(_format(args.question, guesses, threshold))
+    if source is None:
+        answer = answer_question(predictor, args.question, threshold, top=args.top)
+        print(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else _format(answer))
+        return 0
+    with source:
+        for question in _lines(source):
+            answer = answer_question(predictor, question, threshold, top=args.top)
+            print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
     return 0
 
 
-def _threshold_from_env() -> float:
-    """The bot's own setting, so ask and the bot draw the line in the same place."""
-    raw = os.environ.get("CONFIDENCE_THRESHOLD", "").strip()
-    if not raw:
-        return DEFAULT_CONFIDENCE_THRESHOLD
+def _open_questions(name: str) -> TextIO:
+    """The questions file (checked before the model is fetched), or stdin for "-"."""
+    if name == "-":
+        return sys.stdin
+    path = Path(name)
+    if path.is_dir():
+        raise UserError(f"--questions {path} is a directory; give a file with one question per line")
     try:
-        return probability(raw)
-    except argparse.ArgumentTypeError as error:
-        raise UserError(f"CONFIDENCE_THRESHOLD {error}; or pass --threshold") from None
+        return path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"--questions {path} does not exist") from None
+    except OSError as error:
+        raise UserError(f"--questions {path}: {error.strerror or error}") from None
 
 
-def _model_file(args: argparse.Namespace) -> Path:
-    """The local model.onnx for --model: a training folder as it is, an s3:// prefix downloaded."""
+def _lines(source: TextIO) -> Iterator[str]:
+    """Non-blank lines, stripped; a line that is not UTF-8 stops the run with its number."""
+    number = 0
+    try:
+        for number, line in enumerate(source, start=1):  # noqa: B007  (read in the error message)
+            if line.strip():
+                yield line.strip()
+    except UnicodeDecodeError:
+        raise UserError(f"--questions: line {number + 1} is not UTF-8 text") from None
+
+
+def _threshold(override: float | None, manifest: Manifest) -> float:
+    """As the worker draws the line: --threshold, else CONFIDENCE_THRESHOLD, else the model's own."""
+    if override is not None:
+        return override
+    raw = os.environ.get("CONFIDENCE_THRESHOLD", "").strip()
+    if raw:
+        try:
+            return probability(raw)
+        except argparse.ArgumentTypeError as error:
+            raise UserError(f"CONFIDENCE_THRESHOLD {error}; or pass --threshold") from None
+    chosen = manifest.confidence_threshold
+    return chosen if chosen is not None else DEFAULT_CONFIDENCE_THRESHOLD
+
+
+def _model(args: argparse.Namespace) -> tuple[Manifest, Path]:
+    """The manifest and local model.onnx for --model: a training folder as it is, an s3:// prefix
+    downloaded."""
     uri = str(args.model)
     if uri.startswith("s3://"):
         return _download(uri, args.endpoint_url, args.cache_dir)
@@ -118,10 +178,10 @@ def _model_file(args: argparse.Namespace) -> Path:
         raise UserError(f"{manifest_path}: not found; point --model at a folder written by `train`") from None
     except ManifestError as error:
         raise UserError(f"{manifest_path}: {error}") from None
-    return folder / manifest.model_path
+    return manifest, folder / manifest.model_path
 
 
-def _download(uri: str, endpoint_url: str | None, cache_dir: Path | None) -> Path:
+def _download(uri: str, endpoint_url: str | None, cache_dir: Path | None) -> tuple[Manifest, Path]:
     """What the worker does: read the pointer, fetch its model, check size and sha256, cache it."""
     from botocore.exceptions import BotoCoreError
 
@@ -137,7 +197,7 @@ def _download(uri: str, endpoint_url: str | None, cache_dir: Path | None) -> Pat
         manifest = store.read_manifest()  # never None: a new store has no earlier read to match
         if manifest is None:
             raise ModelStoreError(f"no manifest read from {uri}")
-        return store.fetch_model(manifest)
+        return manifest, store.fetch_model(manifest)
     except (BotoCoreError, ValueError) as error:
         raise UserError(f"cannot set up the S3 client: {error}") from None
     except ModelStoreError as error:
@@ -146,18 +206,22 @@ def _download(uri: str, endpoint_url: str | None, cache_dir: Path | None) -> Pat
         raise UserError(f"cannot use the cache folder {cache}: {error.strerror or error}") from None
 
 
-def _format(question: str, guesses: list, threshold: float) -> str:
-    """Aligned ranking, then the sentence the bot would post (its wording, from its renderer)."""
-    from chalicelib.slack.render import RankedTeam, render_answer
+def _format(answer: Answer) -> str:
+    """Aligned ranking, why, then the sentence the bot would post (its wording, from its renderer)."""
+    from chalicelib.slack.render import RankedTeam, render_answer, render_unknown_words
 
-    confident = bool(guesses) and guesses[0].probability >= threshold
-    width = max((len(guess.label) for guess in guesses), default=0)
-    marker = "" if confident else "  (low confidence)"
-    lines = [f"Q: {question}"]
+    if answer.kind == "unknown_words":
+        return f"Q: {answer.question}\nbot: {html.unescape(render_unknown_words(answer.question).text)}"
+    width = max(len(guess.label) for guess in answer.guesses)
+    marker = "" if answer.kind == "confident" else "  (low confidence)"
+    lines = [f"Q: {answer.question}"]
     lines += [
         f"  {rank}. {guess.label:<{width}}  {guess.probability:6.1%}{marker}"
-        for rank, guess in enumerate(guesses, start=1)
+        for rank, guess in enumerate(answer.guesses, start=1)
     ]
-    teams = [RankedTeam(guess.label, min(max(guess.probability, 0.0), 1.0), guess.label) for guess in guesses]
-    lines.append(f"bot: {html.unescape(render_answer(question, teams, threshold).text)}")
+    if answer.because:
+        lines.append(f"  because of: {', '.join(answer.because)}")
+    teams = [RankedTeam(g.label, min(max(g.probability, 0.0), 1.0), g.label) for g in answer.guesses]
+    sentence = render_answer(answer.question, teams, answer.threshold).text
+    lines.append(f"bot: {html.unescape(sentence)}")
     return "\n".join(lines)

@@ -50,7 +50,15 @@ def _skl2onnx_graph(pipeline: Pipeline) -> onnx.ModelProto:
     )
 
 
-def to_onnx(pipeline: Pipeline, labels: list[str], version: str, graph: Graph = "compact") -> onnx.ModelProto:
+def to_onnx(
+    pipeline: Pipeline,
+    labels: list[str],
+    version: str,
+    graph: Graph = "compact",
+    extra_metadata: dict[str, str] | None = None,
+) -> onnx.ModelProto:
+    """The ONNX model with whoknows' metadata: labels, version, graph, normaliser version and any
+    `extra_metadata` (the expander's word lists, chalicelib.model.expand)."""
     if graph == "compact":
         from export.compact_graph import UnsupportedPipeline, build_compact_model
 
@@ -75,6 +83,7 @@ def to_onnx(pipeline: Pipeline, labels: list[str], version: str, graph: Graph = 
         VERSION_KEY: version,
         GRAPH_KEY: graph,
         "whoknows.normalizer_version": NORMALIZER_VERSION,
+        **(extra_metadata or {}),
     }.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value

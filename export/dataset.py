@@ -7,6 +7,7 @@ split (which lets the model see next year's class names) overstates accuracy.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,10 @@ MIN_TEAMS = 2
 class Dataset:
     texts: list[str]  # normalised summary + description
     summaries: list[str]  # normalised summary alone: closest to a short Slack question
+    lower_summaries: list[str]  # the summary lower-cased, then normalised: as people type it
+    raw_summaries: list[str]  # the summary as written, for question forms and the ticket index
+    keys: list[str]
+    identifiers: list[Counter[str]]  # each ticket's camelCase identifiers (chalicelib.model.expand)
     teams: list[str]
     created: list[str]
     dropped_teams: dict[str, int]  # teams below the minimum ticket count, with their counts
@@ -48,6 +53,26 @@ class Dataset:
                 f"{test_fraction:.0%}; lower --test-fraction or collect older tickets"
             )
         return train, test
+
+    def newest(self, indices: Sequence[int], fraction: float) -> tuple[list[int], list[int]]:
+        """`indices` (time-ordered, as `split` returns them) as older and newest `fraction`: the
+        validation slice that sits between training and the test slice."""
+        cut = round(len(indices) * (1 - fraction))
+        older, newest = list(indices[:cut]), list(indices[cut:])
+        missing = {self.teams[i] for i in indices} - {self.teams[i] for i in older}
+        if missing:
+            raise UserError(
+                f"teams {', '.join(sorted(missing))} have no tickets before the validation slice; "
+                "lower --validation-fraction or collect older tickets"
+            )
+        return older, newest
+
+    def identifier_counts(self, indices: Sequence[int]) -> Counter[str]:
+        """The camelCase identifiers of these tickets (the training ones: no test ticket's leaks)."""
+        total: Counter[str] = Counter()
+        for i in indices:
+            total.update(self.identifiers[i])
+        return total
 
 
 def load_dataset(
@@ -82,14 +107,21 @@ def load_dataset(
     _require_two_teams(path, counts, min_tickets_per_team)
     dropped = {team: n for team, n in counts.items() if n < min_tickets_per_team}
     kept = [(t, created) for t, created in dated if t.team not in dropped]
-    texts, summaries = [], []
+    texts, summaries, lower_summaries = [], [], []
+    identifiers: list[Counter[str]] = []
     for ticket, _ in tqdm(kept, desc="normalising", unit="ticket", disable=not progress, leave=False):
-        texts.append(ticket_text(ticket.summary, ticket.description))
+        identifiers.append(Counter())
+        texts.append(ticket_text(ticket.summary, ticket.description, identifiers[-1]))
         summaries.append(normalize(ticket.summary))
+        lower_summaries.append(normalize(ticket.summary.lower()))
     created = [c for _, c in kept] if report.has_created else [""] * len(kept)
     return Dataset(
         texts=texts,
         summaries=summaries,
+        lower_summaries=lower_summaries,
+        raw_summaries=[t.summary for t, _ in kept],
+        keys=[t.key for t, _ in kept],
+        identifiers=identifiers,
         teams=[t.team for t, _ in kept],
         created=[f"{c}|{i:09d}" for i, c in enumerate(created)],  # stable: file order breaks ties
         dropped_teams=dropped,

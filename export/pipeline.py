@@ -13,15 +13,20 @@
 - LinearSVC with balanced class weights (small teams matter as much as large ones), wrapped in
   sigmoid calibration so the bot can say how sure it is. `ensemble=False` keeps a single linear
   model in the graph (the cross-validation folds only fit the calibrators).
+- Rows: each ticket whole, its summary alone (questions are summary-sized), and the summary as
+  people type it (lower-cased before normalising, so "hiveserver2" stays one word) at half weight.
+  The vocabulary comes from the first two kinds only, so a term of one or two tickets does not get
+  in by being repeated in its lower-case row.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
@@ -32,18 +37,73 @@ class ModelParams:
     c: float = 0.3
     calibration_folds: int = 3
     n_jobs: int = 2
+    lower_summary_weight: float = 0.5
+    """The weight of a summary typed in lower case (its ticket's whole and summary rows weigh 1)."""
 
     def as_dict(self) -> dict[str, float | int]:
         return dict(self.__dict__)
 
 
-def build_pipeline(params: ModelParams, n_samples: int) -> Pipeline:
-    """The pipeline for `n_samples` training rows (tiny corpora get min_df=1 and fewer folds)."""
-    vectorizer = TfidfVectorizer(
+@dataclass
+class TrainingRows:
+    """What a model is fitted on: texts (normalised), their teams and weights."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    vocabulary_rows: int = 0
+    """How many of the first rows the vocabulary is chosen from (the tickets' own rows)."""
+    tickets: int = 0
+
+    def add(self, texts: Sequence[str], labels: Sequence[str], weight: float) -> None:
+        self.texts += texts
+        self.labels += labels
+        self.weights += [weight] * len(texts)
+
+
+def training_rows(
+    texts: Sequence[str],
+    summaries: Sequence[str],
+    lower_summaries: Sequence[str],
+    teams: Sequence[str],
+    params: ModelParams,
+) -> TrainingRows:
+    """Each ticket whole, its summary alone, and its summary as people type it where that differs."""
+    rows = TrainingRows(tickets=len(texts))
+    rows.add(texts, teams, 1.0)
+    kept = [(s, t) for s, t in zip(summaries, teams, strict=True) if s]
+    rows.add([s for s, _ in kept], [t for _, t in kept], 1.0)
+    rows.vocabulary_rows = len(rows.texts)
+    typed = [
+        (low, t) for low, s, t in zip(lower_summaries, summaries, teams, strict=True) if low and low != s
+    ]
+    rows.add([low for low, _ in typed], [t for _, t in typed], params.lower_summary_weight)
+    return rows
+
+
+def choose_vocabulary(params: ModelParams, rows: TrainingRows) -> dict[str, int]:
+    """The terms in at least min_df of the tickets' own rows (tiny corpora: every term)."""
+    counter = CountVectorizer(
         lowercase=False,
         token_pattern=r"\S+",
         ngram_range=(1, 2),
-        min_df=params.min_df if n_samples >= 1000 else 1,
+        min_df=params.min_df if rows.tickets >= 1000 else 1,
+        binary=True,
+        dtype=np.float32,
+    )
+    counter.fit(rows.texts[: rows.vocabulary_rows])
+    return {term: i for i, term in enumerate(sorted(counter.vocabulary_))}
+
+
+def build_pipeline(params: ModelParams, vocabulary: dict[str, int] | None = None) -> Pipeline:
+    """The unfitted pipeline: over `vocabulary` when given (`choose_vocabulary`), else over the terms
+    in at least `min_df` of the rows it is fitted on."""
+    vectorizer = TfidfVectorizer(
+        vocabulary=vocabulary,
+        lowercase=False,
+        token_pattern=r"\S+",
+        ngram_range=(1, 2),
+        min_df=1 if vocabulary is not None else params.min_df,
         binary=True,
         dtype=np.float32,
     )
@@ -57,9 +117,7 @@ def build_pipeline(params: ModelParams, n_samples: int) -> Pipeline:
     return Pipeline([("tfidf", vectorizer), ("classifier", classifier)])
 
 
-def training_rows(texts: list[str], summaries: list[str], teams: list[str]) -> tuple[list[str], list[str]]:
-    """Each ticket twice: whole, and its summary alone. Slack questions are summary-sized, and
-    training on summaries too lifts summary-only accuracy by about 3 points."""
-    rows = texts + [s for s in summaries if s]
-    labels = teams + [t for s, t in zip(summaries, teams, strict=True) if s]
-    return rows, labels
+def fit_pipeline(params: ModelParams, rows: TrainingRows) -> Pipeline:
+    """The fitted pipeline; raises ValueError when a team has too few rows for calibration."""
+    pipeline = build_pipeline(params, choose_vocabulary(params, rows))
+    return pipeline.fit(rows.texts, rows.labels, classifier__sample_weight=np.asarray(rows.weights))

@@ -14,17 +14,20 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from chalicelib.model.manifest import MANIFEST_NAME, MODEL_NAME, Manifest, file_sha256
 from chalicelib.text import NORMALIZER_VERSION
 from export.arguments import at_least, fraction, input_file, output_folder
 from export.dates import AUTO, ORDERS
 from export.errors import UserError
+from export.threshold import DEFAULT_TARGET_PRECISION
 
 DEFAULT_MIN_TICKETS = 10
 LIBRARIES = ("scikit-learn", "skl2onnx", "onnx", "onnxruntime", "numpy")
@@ -68,6 +71,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--test-fraction", type=fraction, default=0.2, help="newest share held out, in (0, 1) (default 0.2)"
     )
     parser.add_argument(
+        "--validation-fraction",
+        type=fraction,
+        default=0.1,
+        help="share of the tickets before the test slice the confidence threshold is chosen on (default 0.1)",
+    )
+    parser.add_argument(
+        "--target-precision",
+        type=fraction,
+        default=DEFAULT_TARGET_PRECISION,
+        help="the threshold is the lowest confidence whose answers reach this precision on the validation "
+        f"slice's questions (default {DEFAULT_TARGET_PRECISION})",
+    )
+    parser.add_argument(
         "--min-tickets-per-team",
         type=at_least(1),
         default=DEFAULT_MIN_TICKETS,
@@ -109,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         args.tickets,
         args.out,
         test_fraction=args.test_fraction,
+        validation_fraction=args.validation_fraction,
+        target_precision=args.target_precision,
         min_tickets_per_team=args.min_tickets_per_team,
         min_df=args.min_df,
         final_fit=args.final_fit,
@@ -116,18 +134,36 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         date_order=args.date_order,
     )
-    metrics, parity = result.metrics, result.manifest.extra["parity"]
-    print(
-        f"model {result.manifest.version} -> {result.out_dir / MODEL_NAME}\n"
-        f"  held-out newest {metrics['test_tickets']} tickets: top-1 {metrics['top1_accuracy']:.3f}, "
-        f"top-3 {metrics['top3_accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}, "
-        f"summary-only top-1 {metrics['summary_only_top1_accuracy']:.3f}\n"
-        f"  parity: {parity['inputs_checked']} inputs, labels agree {parity['label_agreement']:.2%}, "
-        f"max probability difference {parity['max_probability_difference']:.2e}\n"
-        f"  report: {result.out_dir / 'evaluation.md'}\n"
-        f"  time: {', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())}"
-    )
+    print(summary(result))
     return 0
+
+
+def summary(result: TrainResult) -> str:
+    """What the operator reads after a run: where the model went and how good it is."""
+    metrics, extra = result.metrics, result.manifest.extra
+    parity, threshold = extra["parity"], extra["confidence_threshold"]
+    lines = [
+        f"model {result.manifest.version} -> {result.out_dir / MODEL_NAME}",
+        f"  held-out newest {metrics['test_tickets']} tickets: top-1 {metrics['top1_accuracy']:.3f}, "
+        f"top-3 {metrics['top3_accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
+        f"({metrics['macro_f1_teams']} teams)",
+        f"  confidence threshold {threshold['value']:.2f}: validation questions answered "
+        f"{threshold['coverage']:.0%} at {threshold['precision']:.1%} precision "
+        f"(target {threshold['target_precision']:.0%})",
+    ]
+    for name, form in metrics["forms"].items():
+        lines.append(
+            f"    {name:<34} top-1 {form['top1']:.3f}  answered {form['coverage']:.0%} "
+            f"at {form['precision']:.1%} precision"
+        )
+    lines += [f"  warning: {warning}" for warning in metrics["warnings"]]
+    lines += [
+        f"  parity: {parity['inputs_checked']} inputs, labels agree {parity['label_agreement']:.2%}, "
+        f"max probability difference {parity['max_probability_difference']:.2e}",
+        f"  report: {result.out_dir / 'evaluation.md'}",
+        f"  time: {', '.join(f'{k} {v:.1f}s' for k, v in result.timings.items())}",
+    ]
+    return "\n".join(lines)
 
 
 def _calibration_folds(labels: list[str], wanted: int) -> int:
@@ -142,6 +178,8 @@ def train(
     out_dir: Path,
     *,
     test_fraction: float = 0.2,
+    validation_fraction: float = 0.1,
+    target_precision: float = DEFAULT_TARGET_PRECISION,
     min_tickets_per_team: int = DEFAULT_MIN_TICKETS,
     min_df: int = 3,
     final_fit: str = "all",
@@ -149,12 +187,19 @@ def train(
     progress: bool = True,
     date_order: str = AUTO,
 ) -> TrainResult:
-    """The whole offline step; raises UserError (nothing written) on bad input or failed parity."""
+    """The whole offline step; raises UserError (nothing written) on bad input or failed parity.
+
+    Three fits, each on tickets older than what it is judged on: the oldest tickets choose the
+    confidence threshold on the validation slice's questions; everything before the test slice is
+    evaluated on the newest tickets at that threshold; then every ticket trains the model shipped.
+    """
+    from export.calibration import plot_reliability
     from export.convert import ConversionError, to_onnx
     from export.dataset import load_dataset
-    from export.evaluate import evaluate, plot_confusion_matrix, write_report
+    from export.evaluate import evaluate, plot_confusion_matrix, team_warnings, write_report
     from export.parity import check_parity
-    from export.pipeline import ModelParams, build_pipeline, training_rows
+    from export.questions import QUESTION_FORMS, THRESHOLD_FORMS, TICKET_FORM
+    from export.threshold import choose_threshold
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -171,29 +216,41 @@ def train(
     if data.dropped_teams:
         dropped = ", ".join(f"{t} ({n})" for t, n in sorted(data.dropped_teams.items()))
         print(f"warning: left out teams with fewer than {min_tickets_per_team} tickets: {dropped}")
-    train_idx, test_idx = data.split(test_fraction)
+    older, test_idx = data.split(test_fraction)
+    oldest, validation_idx = data.newest(older, validation_fraction)
     lap("load")
 
-    def fit(indices: list[int]) -> Any:
-        rows, labels = training_rows(
-            [data.texts[i] for i in indices],
-            [data.summaries[i] for i in indices],
-            [data.teams[i] for i in indices],
-        )
-        params = ModelParams(min_df=min_df, calibration_folds=_calibration_folds(labels, 3))
-        return build_pipeline(params, len(indices)).fit(rows, labels), params
+    def fit(indices: list[int]) -> Model:
+        return Model.fit(data, indices, min_df)
 
-    evaluated, params = fit(train_idx)
-    labels = [str(c) for c in evaluated.classes_]
-    test_texts = [data.texts[i] for i in test_idx]
-    metrics = evaluate(
-        labels,
-        [data.teams[i] for i in test_idx],
-        evaluated.predict_proba(test_texts),
-        evaluated.predict_proba([data.summaries[i] for i in test_idx]),
+    def questions(model: Model, indices: list[int], forms: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return {name: model.question_probabilities(data, indices, QUESTION_FORMS[name]) for name in forms}
+
+    chooser = fit(oldest)
+    truth = np.array([chooser.labels.index(data.teams[i]) for i in validation_idx])
+    asked = questions(chooser, validation_idx, THRESHOLD_FORMS)
+    threshold = choose_threshold(
+        np.concatenate([p.max(axis=1) for p in asked.values()]),
+        np.concatenate([p.argmax(axis=1) == truth for p in asked.values()]),
+        target_precision,
     )
+    if not threshold.reached:
+        print(
+            f"warning: no confidence threshold reaches {target_precision:.0%} precision on the validation "
+            f"questions; using {threshold.value:.2f} ({threshold.precision:.1%}), the most precise found"
+        )
+    lap("choose_threshold")
+
+    evaluated = fit(older)
+    labels = evaluated.labels
+    test_texts = [data.texts[i] for i in test_idx]
+    forms = {TICKET_FORM: evaluated.pipeline.predict_proba(test_texts)}
+    forms |= questions(evaluated, test_idx, tuple(QUESTION_FORMS))
+    metrics = evaluate(labels, [data.teams[i] for i in test_idx], forms, threshold.value)
+    metrics["warnings"] = team_warnings(labels, Counter(data.teams[i] for i in older), metrics["per_team"])
     lap("fit_and_evaluate")
-    shipped, params = fit(list(range(len(data)))) if final_fit == "all" else (evaluated, params)
+
+    shipped = fit(list(range(len(data)))) if final_fit == "all" else evaluated
     lap("final_fit")
 
     data_sha = file_sha256(tickets)
@@ -204,12 +261,16 @@ def train(
     try:
         model_path = staging / MODEL_NAME
         try:
-            payload = to_onnx(shipped, labels, version, graph).SerializeToString()
+            onnx_model = to_onnx(shipped.pipeline, labels, version, graph, shipped.expander_data)
         except ConversionError as error:
             raise UserError(f"conversion to ONNX failed: {error}; model not written") from None
+        payload = onnx_model.SerializeToString()
         model_path.write_bytes(payload)
         lap("convert")
-        parity = check_parity(shipped, model_path, test_texts, progress)
+        asked_texts = shipped.question_texts(
+            data, test_idx, QUESTION_FORMS['lower case "who knows about …?"']
+        )
+        parity = check_parity(shipped.pipeline, model_path, test_texts + asked_texts, progress)
         lap("parity")
         if not parity.passed:
             raise UserError(
@@ -233,14 +294,17 @@ def train(
                     "dropped_teams": data.dropped_teams,
                     "team_counts": dict(Counter(data.teams).most_common()),
                     "split": "time-ordered" if data.time_ordered else "file order (no created dates)",
-                    "train_tickets": len(train_idx),
+                    "threshold_fit_tickets": len(oldest),
+                    "validation_tickets": len(validation_idx),
+                    "train_tickets": len(older),
                     "test_tickets": len(test_idx),
                     "final_fit": final_fit,
                 },
-                "params": params.as_dict(),
+                "params": shipped.params.as_dict(),
                 "graph": graph,
-                "vocabulary_size": len(shipped.named_steps["tfidf"].vocabulary_),
-                "metrics": {k: v for k, v in metrics.items() if k != "confusion_matrix"},
+                "vocabulary_size": len(shipped.pipeline.named_steps["tfidf"].vocabulary_),
+                "confidence_threshold": threshold.as_dict(),
+                "metrics": _manifest_metrics(metrics),
                 "parity": parity.as_dict(),
                 "libraries": {name: package_version(name) for name in LIBRARIES}
                 | {"python": platform.python_version()},
@@ -248,6 +312,8 @@ def train(
         )
         write_report(metrics, manifest.to_dict(), staging)
         plot_confusion_matrix(labels, metrics["confusion_matrix"], staging / "confusion_matrix.png")
+        curves = {name: {"bins": f["reliability"], "ece": f["ece"]} for name, f in metrics["forms"].items()}
+        plot_reliability(curves, staging / "reliability.png", threshold.value)
         (staging / MANIFEST_NAME).write_text(manifest.to_json())
         # The manifest goes last, so a reader of out_dir never sees it pointing at an older model.
         names = [*sorted(p.name for p in staging.iterdir() if p.name != MANIFEST_NAME), MANIFEST_NAME]
@@ -256,4 +322,59 @@ def train(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     lap("write")
-    return TrainResult(out_dir, manifest, metrics, timings, shipped, data, test_idx)
+    return TrainResult(out_dir, manifest, metrics, timings, shipped.pipeline, data, test_idx)
+
+
+def _manifest_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The evaluation without what only the report needs (matrix, reliability bins)."""
+    forms = {
+        name: {key: value for key, value in form.items() if key != "reliability"}
+        for name, form in metrics["forms"].items()
+    }
+    return {k: v for k, v in metrics.items() if k not in ("confusion_matrix", "forms")} | {"forms": forms}
+
+
+@dataclass
+class Model:
+    """A fitted pipeline with the expander data it ships and the parameters it was fitted with."""
+
+    pipeline: Any
+    params: Any
+    expander_data: dict[str, str]
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    @classmethod
+    def fit(cls, data: Any, indices: list[int], min_df: int) -> Model:
+        from chalicelib.model.expand import expander_metadata
+        from export.pipeline import ModelParams, fit_pipeline, training_rows
+
+        teams = [data.teams[i] for i in indices]
+        params = ModelParams(min_df=min_df)
+        rows = training_rows(
+            [data.texts[i] for i in indices],
+            [data.summaries[i] for i in indices],
+            [data.lower_summaries[i] for i in indices],
+            teams,
+            params,
+        )
+        params = replace(params, calibration_folds=_calibration_folds(rows.labels, params.calibration_folds))
+        pipeline = fit_pipeline(params, rows)
+        expander = expander_metadata(
+            pipeline.named_steps["tfidf"].vocabulary_, data.identifier_counts(indices)
+        )
+        return cls(pipeline, params, expander)
+
+    def question_texts(self, data: Any, indices: list[int], form: Any) -> list[str]:
+        """The tickets' summaries asked in `form`, as the bot reads them (normalised and expanded)."""
+        from chalicelib.model.expand import QuestionExpander
+        from chalicelib.text import normalize
+
+        expander = QuestionExpander.from_metadata(self.expander_data)
+        assert expander is not None
+        return [expander(normalize(form(data.raw_summaries[i]))) for i in indices]
+
+    def question_probabilities(self, data: Any, indices: list[int], form: Any) -> np.ndarray:
+        return self.pipeline.predict_proba(self.question_texts(data, indices, form))

@@ -34,6 +34,16 @@ class Manifest:
     normalizer_version: str
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    @property
+    def confidence_threshold(self) -> float | None:
+        """The threshold training chose for this model (export/threshold.py), if it recorded one
+        that is a probability; the worker falls back to its default otherwise."""
+        chosen = self.extra.get("confidence_threshold")
+        value = chosen.get("value") if isinstance(chosen, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+            return float(value)
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": MANIFEST_FORMAT,

@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from chalicelib.model.errors import ModelLoadError
+from chalicelib.model.expand import QuestionExpander
 from chalicelib.text import normalize
 
 INPUT_NAME = "text"
@@ -82,6 +83,7 @@ class Predictor:
             metadata = self._session.get_modelmeta().custom_metadata_map
             self.labels: tuple[str, ...] = tuple(json.loads(metadata[LABELS_KEY]))
             self.version: str = metadata.get(VERSION_KEY, "unknown")
+            self._expander = QuestionExpander.from_metadata(metadata)
         except (KeyError, ValueError) as error:
             raise ModelLoadError(f"{model_path} lacks whoknows metadata ({error})") from None
         except Exception as error:  # onnxruntime raises its own untyped errors for bad files
@@ -114,9 +116,18 @@ class Predictor:
         batch = np.array(texts, dtype=object).reshape(-1, 1)
         return self._session.run(self._output, {INPUT_NAME: batch})[0]
 
+    def words(self, question: str) -> str:
+        """A raw question as the graph reads it: normalised, then each word as this model knows it
+        (chalicelib.model.expand)."""
+        return self.expand(normalize(question))
+
+    def expand(self, normalized: str) -> str:
+        """An already normalised text with each word as this model knows it."""
+        return normalized if self._expander is None else self._expander(normalized)
+
     def rank(self, question: str, top: int = 3) -> list[Guess]:
         """The `top` most likely teams for a raw question, most likely first."""
-        batch = np.array([[normalize(question)]], dtype=object)
+        batch = np.array([[self.words(question)]], dtype=object)
         if self._ranks_itself:
             ranked, ranking = self._session.run(self._ranked_outputs, {INPUT_NAME: batch})
             values, order = ranked[0, :top].tolist(), ranking[0, :top].tolist()
@@ -131,7 +142,7 @@ class Predictor:
         The scores are the graph's own: a column's logit is the sum of its terms' scores plus its
         bias, so the strongest terms are exactly what made the top team win, in the model's units.
         """
-        tokens = normalize(question).split()
+        tokens = self.words(question).split()
         if not self._explains:
             guesses = self.rank(question, top)
             return Explained(guesses, tokens, len(tokens), [])

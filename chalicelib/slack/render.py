@@ -25,7 +25,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
@@ -40,6 +39,7 @@ MISCONFIGURED_TEXT = "whoknows is misconfigured; tell your admin."
 MAX_ECHO_CHARS = 150
 """Echoed questions are cut so the answer, not the question, fills the message."""
 MAX_NAME_CHARS = 80
+MAX_REASON_CHARS = 60
 FEEDBACK_RIGHT = "feedback_right"
 FEEDBACK_WRONG = "feedback_wrong"
 """action_ids of the feedback buttons; chalicelib.api.feedback reads the clicks by these names."""
@@ -96,10 +96,13 @@ def render_answer(
     teams: Sequence[RankedTeam],
     confidence_threshold: float,
     question_id: str | None = None,
+    reasons: Sequence[str] = (),
 ) -> SlackMessage:
-    """The answer: confident when the top team reaches the threshold, honestly unsure otherwise.
+    """The answer, short enough for a phone: the top team, where to reach it and why, then the next
+    two in one line. Confident when the top team reaches the threshold, honestly unsure otherwise.
 
-    `question_id` goes into the feedback buttons so a click can be joined to the logged
+    `reasons` are the question's own words that raised the top team's score (plain text, escaped
+    here). `question_id` goes into the feedback buttons so a click can be joined to the logged
     prediction; without one, a short hash of the question stands in.
     """
     shown = list(teams[:MAX_TEAMS_SHOWN])
@@ -109,30 +112,44 @@ def render_answer(
         text = f"I couldn't find a team for “{plain}”. {advice}"
         block = f":thinking_face: I couldn't find a team for “{echo}”. {advice}"
         return _message(text, [SectionBlock(text=MarkdownTextObject(text=block))])
-    top = shown[0]
+    top, others = shown[0], shown[1:]
     confident = top.probability >= confidence_threshold
+    because = _because(reasons)
     if confident:
-        headline = f"*{_name(top)}* can most likely help with “{echo}”."
+        headline = f"*{_name(top)}* can most likely help with “{echo}” ({_percent(top)})."
         text = f"{_name(top)} can most likely help with “{plain}” ({_percent(top)}){_reach_suffix(top)}"
     else:
-        headline = f"I'm not sure who knows about “{echo}”. My best guesses, all *low confidence*:"
+        headline = (
+            f"I'm not sure who knows about “{echo}”. "
+            f"My best guess, *low confidence*: *{_name(top)}* ({_percent(top)})."
+        )
         guesses = ", ".join(f"{_name(team)} {_percent(team)}" for team in shown)
         text = f"I'm not sure who can help with “{plain}”. Best guesses (low confidence): {guesses}"
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline))]
-    blocks += [_team_section(rank, team, confident) for rank, team in enumerate(shown, start=1)]
+    lines = [headline]
+    if _reach(top):
+        lines.append(f"Ask in {_reach(top)}")
+    if because:
+        lines.append(because)
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
+    context = []
+    if others:
+        context.append(
+            "Also possible: " + ", ".join(f"{_name(t)} {_percent(t)}{_reach_in(t)}" for t in others)
+        )
+    context.append(f"Confident means {confidence_threshold:.0%} or more, from past Jira tickets.")
     blocks += [
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"Confidence is the model's estimate from past Jira tickets; "
-                    f"{confidence_threshold:.0%} or more counts as confident."
-                )
-            ]
-        ),
-        DividerBlock(),
+        ContextBlock(elements=[MarkdownTextObject(text=line) for line in context]),
         _feedback(question_id or _question_hash(question), top.label),
     ]
     return _message(text, blocks)
+
+
+def render_unknown_words(question: str) -> SlackMessage:
+    """A question with no word the model has seen in a ticket: no ranking to show, say so."""
+    body = "I don't know any of these words from our tickets — say what it is about"
+    text = f"{body}: “{_echo_plain(question)}”. e.g. the product, system or error message."
+    block = f":thinking_face: {body}: “{_echo(question)}”. e.g. the product, system or error message."
+    return _message(text, [SectionBlock(text=MarkdownTextObject(text=block))])
 
 
 def render_usage() -> SlackMessage:
@@ -205,6 +222,19 @@ def _reach(team: RankedTeam) -> str:
     if team.user_group is not None:
         places.append(f"<!subteam^{team.user_group}>")
     return " or ".join(places)
+
+
+def _reach_in(team: RankedTeam) -> str:
+    reach = _reach(team)
+    return f" ({reach})" if reach else ""
+
+
+def _because(reasons: Sequence[str]) -> str:
+    """The question's own words behind the answer, for the person to check it at a glance."""
+    shown = [
+        escape(_truncate(" ".join(reason.split()), MAX_REASON_CHARS)) for reason in reasons if reason.strip()
+    ]
+    return "Because of: " + ", ".join(f"_{reason}_" for reason in shown) if shown else ""
 
 
 def _reach_suffix(team: RankedTeam) -> str:

@@ -14,8 +14,9 @@ import threading
 from typing import Any
 
 from chalicelib import logs
-from chalicelib.config import Settings
+from chalicelib.config import DEFAULT_CONFIDENCE_THRESHOLD, Settings
 from chalicelib.jobs import Job
+from chalicelib.model.answer import answer_question
 from chalicelib.model.errors import (
     ModelCorrupt,
     ModelLoadError,
@@ -24,16 +25,16 @@ from chalicelib.model.errors import (
     ModelStoreError,
     ModelUnreachable,
 )
-from chalicelib.model.holder import ModelHolder
+from chalicelib.model.holder import LoadedModel, ModelHolder
 from chalicelib.model.store import ModelStore
 from chalicelib.model.teams import TeamDirectory, TeamDirectoryError
 from chalicelib.slack.render import (
-    MAX_TEAMS_SHOWN,
     RankedTeam,
     SlackMessage,
     render_answer,
     render_error,
     render_feedback_thanks,
+    render_unknown_words,
 )
 from chalicelib.worker.idempotency import DUPLICATE, AnswerOnce, LedgerUnavailable, answer_once_from_settings
 
@@ -130,17 +131,29 @@ class Worker:
         self._check_directory(model.predictor.labels, model.version)
         try:
             with timings.measure("predict"):
-                guesses = model.predictor.rank(job.question, top=MAX_TEAMS_SHOWN)
-            teams = [self._ranked(guess.label, guess.probability) for guess in guesses]
-            message = render_answer(
-                job.question, teams, self.settings.confidence_threshold, question_id=job.job_id
-            )
+                answer = answer_question(model.predictor, job.question, self.confidence_threshold(model))
+            if answer.kind == "unknown_words":
+                message = render_unknown_words(job.question)
+            else:
+                teams = [self._ranked(guess.label, guess.probability) for guess in answer.guesses]
+                message = render_answer(
+                    job.question, teams, answer.threshold, question_id=job.job_id, reasons=answer.because
+                )
         except Exception as error:
             logs.error(_log, "predict_failed", exc_info=True, error=logs.error_text(error), **fields)
             return render_error(INTERNAL), "failed_answered"
-        fields["top_label"] = guesses[0].label if guesses else None
-        fields["top_probability"] = round(guesses[0].probability, 4) if guesses else None
+        top = answer.guesses[0] if answer.guesses else None
+        fields.update(answer=answer.kind, top_label=top.label if top else None)
+        fields["top_probability"] = round(top.probability, 4) if top else None
         return message, "answered"
+
+    def confidence_threshold(self, model: LoadedModel) -> float:
+        """CONFIDENCE_THRESHOLD when the operator set one; else the model's own (chosen at training
+        for a target precision); else the default, for a model that recorded none."""
+        if self.settings.confidence_threshold is not None:
+            return self.settings.confidence_threshold
+        chosen = model.manifest.confidence_threshold
+        return chosen if chosen is not None else DEFAULT_CONFIDENCE_THRESHOLD
 
     def _confirm_feedback(self, job: Job, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
         """No model: the click already says which team; the directory gives the name the user saw."""

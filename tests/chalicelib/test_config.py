@@ -36,7 +36,7 @@ def test_defaults() -> None:
     assert settings.dispatch_mode == "lambda"
     assert settings.model_cache_dir == Path("/tmp/whoknows-models")
     assert settings.model_refresh_seconds == 300
-    assert settings.confidence_threshold == 0.5
+    assert settings.confidence_threshold is None  # the model's own threshold applies
     assert settings.trigger_word == "who"
     assert settings.response_url_hosts == frozenset({"hooks.slack.com"})
     assert settings.slack_api_base_url is None

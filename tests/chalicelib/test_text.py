@@ -1,7 +1,9 @@
 import re
 import unicodedata
+from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +12,7 @@ from chalicelib.text import (
     MAX_TOKEN_CHARS,
     MAX_TOKENS,
     ascii_fold,
+    camel_parts,
     normalize,
     strip_markup,
     ticket_text,
@@ -27,20 +30,48 @@ def test_accents_are_folded_and_emoji_dropped() -> None:
     assert ascii_fold("Ærøskøbing straße") == "rskbing strae"  # letters with no ASCII base are dropped
 
 
-def test_identifiers_split_at_case_changes() -> None:
-    assert (
-        normalize("FSNamesystem HiveServer2 getBlockLocations")
-        == "fs namesystem hive server2 get block locations"
+def test_identifiers_are_their_parts_then_themselves() -> None:
+    assert normalize("FSNamesystem HiveServer2 getBlockLocations") == (
+        "fs namesystem fsnamesystem hive server2 hiveserver2 get block locations getblocklocations"
     )
+    assert normalize("hiveserver2 Hive HDFS") == "hiveserver2 hive hdfs"  # no case change inside
+
+
+@pytest.mark.parametrize(
+    ("asked", "topic"),
+    [
+        ("Who knows about HiveServer2 sessions?", "hive server2 hiveserver2 sessions"),
+        ("hey team, does anyone know why the export fails", "why the export fails"),
+        ("who should I ask about the refund API", "the refund api"),
+        ("Can someone help me with Kerberos?", "kerberos"),
+        ("who owns the VAT invoices?", "the vat invoices"),
+        ("HDFS datanode keeps restarting", "hdfs datanode keeps restarting"),
+        ("the question about who knows", "the question about who knows"),  # only at the start
+    ],
+)
+def test_a_question_frame_at_the_start_is_not_part_of_the_topic(asked: str, topic: str) -> None:
+    assert normalize(asked) == topic
+
+
+@pytest.mark.parametrize("asked", ["who knows?", "Help", "hey all, quick question: who knows"])
+def test_a_frame_with_no_topic_leaves_nothing(asked: str) -> None:
+    assert normalize(asked) == ""
+
+
+def test_ticket_text_counts_the_identifiers_it_splits() -> None:
+    identifiers: Counter[str] = Counter()
+    ticket_text("HiveServer2 drops sessions", "FSNamesystem and HiveServer2 again", identifiers)
+    assert identifiers == Counter({"HiveServer2": 2, "FSNamesystem": 1})
+    assert camel_parts("FSNamesystem") == ["fs", "namesystem"]
 
 
 def test_slack_markup_keeps_only_readable_words() -> None:
     text = "<@U024BE7LH> who owns <https://example.com/x|the runbook> in <#C0123ABCD|ops-help>? <!here>"
-    assert normalize(text) == "who owns the runbook in ops help"
+    assert normalize(text) == "the runbook in ops help"
 
 
 def test_slack_entities_are_the_characters_they_stand_for_not_words() -> None:
-    assert normalize("who knows R&amp;D &lt;nightly&gt; exports?") == "who knows r d nightly exports"
+    assert normalize("who knows R&amp;D &lt;nightly&gt; exports?") == "r d nightly exports"
     assert normalize("it shows &amp;lt;br&amp;gt; literally") == "it shows lt br gt literally"  # as typed
 
 
@@ -50,7 +81,7 @@ def test_slack_groups_and_dates_keep_their_label() -> None:
 
 
 def test_emoji_codes_are_not_words_but_colons_inside_words_stay() -> None:
-    assert normalize("who knows :fire: the :white_check_mark: deploy :+1:?") == "who knows the deploy"
+    assert normalize("who knows :fire: the :white_check_mark: deploy :+1:?") == "the deploy"
     assert normalize(":wave::skin-tone-2: who?") == "who"
     assert normalize("at 10:30:45 ERROR:root:failed") == "at 10 30 45 error root failed"
 
@@ -58,7 +89,7 @@ def test_emoji_codes_are_not_words_but_colons_inside_words_stay() -> None:
 def test_training_and_serving_read_slack_markup_alike() -> None:
     """A ticket pasted from Slack and the same question asked in Slack give the same tokens."""
     asked = "<@U0BOT> who knows R&amp;D &lt;nightly&gt; :fire: <https://x.example|runbook>?"
-    assert ticket_text(asked, None) == normalize(asked) == "who knows r d nightly runbook"
+    assert ticket_text(asked, None) == normalize(asked) == "r d nightly runbook"
 
 
 def test_jira_markup_markers_go_but_code_content_stays() -> None:
@@ -116,12 +147,42 @@ def _normalize_without_shortcuts(text: str) -> str:
         flags = re.IGNORECASE if pattern.startswith(r"\{") else 0
         text = re.sub(pattern, replace, text, flags=flags)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    camel = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", text)
-    tokens = re.findall(r"[a-z0-9]+", camel.lower())
-    return " ".join(t for t in tokens[:MAX_TOKENS] if len(t) <= MAX_TOKEN_CHARS)
+    tokens: list[str] = []
+    for run in re.findall(r"[A-Za-z0-9]+", text):
+        parts = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", run).lower().split()
+        tokens += [*parts, run.lower()] if len(parts) > 1 else parts
+    words = " ".join(t for t in tokens[:MAX_TOKENS] if len(t) <= MAX_TOKEN_CHARS)
+    frame = _REFERENCE_FRAME.match(words + " ")
+    return words[frame.end() :] if frame else words
 
+
+_REFERENCE_FRAME = re.compile(
+    "(?:(?:{}) )+".format(
+        "|".join(
+            (
+                r"(?:hey|hi|hello|yo)(?: (?:all|team|folks|everyone|there))?",
+                r"(?:please|pls|quick question|question)",
+                r"(?:(?:does|do) )?(?:anyone|anybody|someone|somebody) (?:here )?"
+                r"(?:knows?|familiar with|understands?|owns?|works? on)"
+                r"(?: (?:anything|something|much))?(?: about| of| on| with)?",
+                r"(?:can|could) (?:anyone|anybody|someone|somebody|you) help(?: me| us)?"
+                r"(?: with| on| about)?",
+                r"who (?:knows|(?:can|could) help(?: me| us)?|owns|maintains|(?:is|s) responsible for"
+                r"|(?:is|s) (?:the|an) expert|understands|works on|handles|looks after)"
+                r"(?: (?:anything|something|much|more))?(?: about| with| on| for| of| in)?",
+                r"who (?:do|should|can|could) (?:i|we) (?:ask|talk to|contact|ping)"
+                r"(?: about| for| on| regarding)?",
+                r"(?:help(?: me)? with|help|questions? (?:about|on))",
+            )
+        )
+    )
+)
 
 _FRAGMENTS = [
+    "who knows about ",
+    "hey team does anyone know ",
+    "HiveServer2",
+    "getBlockLocations",
     "&amp;",
     "&lt;",
     "&gt;",

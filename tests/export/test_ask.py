@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +31,10 @@ def test_prints_the_ranking_and_the_bot_s_answer(
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Q: our iOS push notifications stopped"
-    assert lines[1].startswith("  1. MOBILE ") and len(lines) == 5
+    assert lines[1].startswith("  1. MOBILE ") and len(lines) == 6
     assert "low confidence" not in "\n".join(lines)
-    assert lines[4].startswith("bot: MOBILE can most likely help with “our iOS push notifications stopped” (")
+    assert lines[4].startswith("  because of: ") and "push" in lines[4]
+    assert lines[5].startswith("bot: MOBILE can most likely help with “our iOS push notifications stopped” (")
 
 
 @pytest.mark.parametrize("how", ["flag", "environment"])
@@ -47,18 +49,72 @@ def test_below_the_threshold_it_says_what_the_bot_says(
 
     lines = capsys.readouterr().out.splitlines()
     assert all(line.endswith("(low confidence)") for line in lines[1:4])
-    assert lines[4].startswith(
+    assert lines[-1].startswith(
         "bot: I'm not sure who can help with “our iOS push notifications stopped”. "
         "Best guesses (low confidence): MOBILE "
     )
 
 
-def test_the_default_threshold_is_the_bot_s(
+def test_the_default_threshold_is_the_models_own(
     sample_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert ask("--model", str(sample_model_dir), "hello there") == 0
+    manifest = json.loads((sample_model_dir / "manifest.json").read_text())
+    assert ask("--model", str(sample_model_dir), "--json", "the thing is broken again") == 0
 
-    assert "bot: I'm not sure who can help with “hello there”" in capsys.readouterr().out
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["threshold"] == manifest["confidence_threshold"]["value"]
+    assert answer["answer"] == "unsure"  # below the model's own threshold
+
+
+def test_a_file_of_questions_gives_one_json_line_each(
+    sample_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = tmp_path / "questions.txt"
+    questions.write_text("our iOS push notifications stopped\n\n🔥🔥\nzzqx qqzx\nthe thing is broken again\n")
+
+    assert ask("--model", str(sample_model_dir), "--questions", str(questions)) == 0
+
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["question"] for a in answers] == [
+        "our iOS push notifications stopped",
+        "🔥🔥",
+        "zzqx qqzx",
+        "the thing is broken again",
+    ]
+    assert [a["answer"] for a in answers] == ["confident", "unknown_words", "unknown_words", "unsure"]
+    first = answers[0]
+    assert first["teams"][0]["team"] == "MOBILE" and len(first["teams"]) == 3
+    assert "push" in first["because"] and first["known_words"] >= 4
+    assert answers[1]["teams"] == [] or answers[1]["known_words"] == 0
+
+
+def test_questions_from_stdin(sample_model_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "export", "ask", "--model", str(sample_model_dir), "--questions", "-"],
+        input="who owns the login page?\nour iOS push notifications stopped\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    teams = [json.loads(line)["teams"][0]["team"] for line in done.stdout.splitlines()]
+    assert teams == ["IDENTITY", "MOBILE"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ([], "give one question, or --questions FILE"),
+        (["who owns refunds?", "--questions", "-"], "give one question, or --questions FILE"),
+        (["--questions", "{tmp}/absent.txt"], "--questions {tmp}/absent.txt does not exist"),
+        (["--questions", "{tmp}"], "is a directory; give a file with one question per line"),
+    ],
+)
+def test_questions_are_checked_before_the_model_is_read(
+    arguments: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ask("--model", str(tmp_path / "no-model"), *[a.format(tmp=tmp_path) for a in arguments]) == 2
+
+    assert message.format(tmp=tmp_path) in one_line_error(capsys)
 
 
 def test_columns_line_up_for_long_team_names(

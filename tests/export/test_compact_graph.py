@@ -29,12 +29,17 @@ TOLERANCE = 1e-5
 def _fit(teams: set[str] | None = None, **vectorizer_params: object) -> Pipeline:
     data = load_dataset(SAMPLE_TICKETS, 5, False)
     keep = [i for i, team in enumerate(data.teams) if teams is None or team in teams]
-    rows, labels = training_rows(
-        [data.texts[i] for i in keep], [data.summaries[i] for i in keep], [data.teams[i] for i in keep]
+    params = ModelParams(min_df=1, calibration_folds=2, n_jobs=1)
+    rows = training_rows(
+        [data.texts[i] for i in keep],
+        [data.summaries[i] for i in keep],
+        [data.lower_summaries[i] for i in keep],
+        [data.teams[i] for i in keep],
+        params,
     )
-    pipeline = build_pipeline(ModelParams(calibration_folds=2, n_jobs=1), len(keep))
+    pipeline = build_pipeline(params)
     pipeline.set_params(**{f"tfidf__{k}": v for k, v in vectorizer_params.items()})
-    return pipeline.fit(rows, labels)
+    return pipeline.fit(rows.texts, rows.labels, classifier__sample_weight=rows.weights)
 
 
 class Compact:

@@ -10,15 +10,16 @@ import pytest
 from chalicelib.model.predictor import Predictor
 from export.convert import GRAPHS, ConversionError, to_onnx
 from export.dataset import load_dataset
-from export.pipeline import ModelParams, build_pipeline, training_rows
+from export.pipeline import ModelParams, fit_pipeline, training_rows
 from export.sample import SAMPLE_TICKETS
 
 
 @pytest.fixture(scope="module")
 def fitted() -> tuple[object, list[str], list[str]]:
     data = load_dataset(SAMPLE_TICKETS, 5, False)
-    rows, labels = training_rows(data.texts, data.summaries, data.teams)
-    pipeline = build_pipeline(ModelParams(calibration_folds=2, n_jobs=1), len(data)).fit(rows, labels)
+    params = ModelParams(calibration_folds=2, n_jobs=1)
+    rows = training_rows(data.texts, data.summaries, data.lower_summaries, data.teams, params)
+    pipeline = fit_pipeline(params, rows)
     return pipeline, [str(c) for c in pipeline.classes_], data.texts
 
 

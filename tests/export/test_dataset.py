@@ -201,10 +201,14 @@ def test_texts_are_normalised_and_summaries_kept_apart(tmp_path: Path) -> None:
     data = load_dataset(write_csv(tmp_path / "t.csv", rows), min_tickets_per_team=1, progress=False)
     assert data.texts[0] == ticket_text(summary, description)
     assert data.texts[0] == (
-        "refund stuck for in fs namesystem cafe steps at com example refunds run refunds java 42 see runbook"
+        "refund stuck for in fs namesystem fsnamesystem cafe steps at com example refunds run refunds "
+        "java 42 see runbook"
     )
     assert data.summaries == [normalize(summary), "", "etl late"]
-    assert data.summaries[0] == "refund stuck for in fs namesystem cafe"
+    assert data.summaries[0] == "refund stuck for in fs namesystem fsnamesystem cafe"
+    assert data.lower_summaries[0] == "refund stuck for in fsnamesystem cafe"  # as people type it
+    assert data.raw_summaries[0] == summary and data.keys[:2] == ["PAY-1", "PAY-2"]
+    assert data.identifier_counts([0, 1, 2])["FSNamesystem"] == 1
     assert data.texts[1] == "only a description here"
     assert data.teams == ["PAYMENTS", "PAYMENTS", "DATA"]
 

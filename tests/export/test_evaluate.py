@@ -16,13 +16,17 @@ import numpy as np
 import pytest
 
 from export.evaluate import (
+    MIN_TEAM_TICKETS,
+    SUMMARY_FORM,
     THRESHOLDS,
     evaluate,
     plot_confusion_matrix,
+    team_warnings,
     threshold_table,
     top_k_accuracy,
     write_report,
 )
+from export.questions import TICKET_FORM
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -44,7 +48,8 @@ SUMMARY_PROBABILITIES = np.tile([0.1, 0.2, 0.3, 0.4], (5, 1))
 
 
 def crafted_metrics() -> dict[str, Any]:
-    return evaluate(LABELS, TRUTH_NAMES, PROBABILITIES, SUMMARY_PROBABILITIES)
+    forms = {TICKET_FORM: PROBABILITIES, SUMMARY_FORM: SUMMARY_PROBABILITIES}
+    return evaluate(LABELS, TRUTH_NAMES, forms, threshold=0.55)
 
 
 def test_top_k_accuracy_counts_rows_whose_truth_is_among_the_k_best() -> None:
@@ -114,20 +119,49 @@ def test_evaluate_figures_on_the_crafted_case() -> None:
     assert metrics["confusion_matrix"] == [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]]
 
 
-def test_evaluate_thresholds_come_from_the_full_text_probabilities() -> None:
+def test_the_threshold_table_is_read_on_questions_not_tickets() -> None:
     rows = {row["threshold"]: row for row in crafted_metrics()["confidence_thresholds"]}
-    # Confidences 0.7, 0.6, 0.8, 0.5, 0.4; at 0.7 the answered ones (rows 0 and 2) are both right.
-    assert (rows[0.7]["coverage"], rows[0.7]["precision"]) == (0.4, 1.0)
-    assert (rows[0.5]["coverage"], rows[0.5]["precision"]) == (0.8, 0.5)
+    # Every summary question is 0.4 sure of D; only the D ticket's is right.
+    assert (rows[0.4]["coverage"], rows[0.4]["precision"]) == (1.0, 0.2)
+    assert (rows[0.5]["coverage"], rows[0.5]["precision"]) == (0.0, 0.0)
 
 
-def test_a_team_absent_from_the_test_tickets_still_gets_a_row_and_a_column() -> None:
+def test_each_question_form_gets_its_figures_at_the_models_threshold() -> None:
+    forms = crafted_metrics()["forms"]
+    assert list(forms) == [TICKET_FORM, SUMMARY_FORM]
+    ticket = forms[TICKET_FORM]
+    # Ticket confidences 0.7, 0.6, 0.8, 0.5, 0.4: at 0.55 rows 0-2 are answered; rows 0 and 2 right.
+    assert (ticket["top1"], ticket["top3"]) == (0.4, 0.8)
+    assert (ticket["coverage"], ticket["precision"]) == (0.6, 0.6667)
+    assert forms[SUMMARY_FORM]["coverage"] == 0.0 and forms[SUMMARY_FORM]["precision"] == 0.0
+    # Summary questions: all 0.4 sure, 0.2 right: one bin, |0.4 - 0.2| = 0.2.
+    assert forms[SUMMARY_FORM]["ece"] == 0.2
+    assert forms[SUMMARY_FORM]["reliability"] == [{"confidence": 0.4, "accuracy": 0.2, "count": 5}]
+
+
+def test_a_team_absent_from_the_test_tickets_still_gets_a_row_but_no_share_of_macro_f1() -> None:
     metrics = evaluate(
-        ["A", "B", "C"], ["A", "B"], np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]]), np.eye(3)[:2]
+        ["A", "B", "C"], ["A", "B"], {TICKET_FORM: np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]])}, 0.5
     )
     assert metrics["per_team"]["C"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     assert metrics["confusion_matrix"] == [[1, 0, 0], [0, 1, 0], [0, 0, 0]]
     assert metrics["top1_accuracy"] == 1.0
+    assert (metrics["macro_f1"], metrics["macro_f1_teams"]) == (1.0, 2)  # C has no newest tickets
+
+
+def test_teams_that_cannot_be_learned_well_are_warned_about() -> None:
+    per_team = {
+        "BIG": {"support": 40, "recall": 0.9},
+        "FEW": {"support": 10, "recall": 0.5},
+        "QUIET": {"support": 1, "recall": 1.0},
+        "LOST": {"support": 37, "recall": 0.0},
+    }
+    trained = {"BIG": 900, "FEW": 8, "QUIET": 400, "LOST": 300}
+    warnings = team_warnings(list(per_team), trained, per_team)
+    assert len(warnings) == 3
+    assert warnings[0].startswith(f"FEW has only 8 training tickets (fewer than {MIN_TEAM_TICKETS})")
+    assert warnings[1].startswith("QUIET has 1 ticket in the newest period")
+    assert warnings[2].startswith("LOST: none of its 37 newest tickets was predicted right")
 
 
 def test_write_report_writes_the_same_figures_as_json_and_a_markdown_table(tmp_path: Path) -> None:
@@ -148,9 +182,10 @@ def test_write_report_writes_the_same_figures_as_json_and_a_markdown_table(tmp_p
         "| A | 0.333 | 0.500 | 0.400 | 2 |",
         "| B | 0.500 | 1.000 | 0.667 | 1 |",
         "| D | 0.000 | 0.000 | 0.000 | 1 |",
-        "| 0.0 | 100.0% | 40.0% |",
-        "| 0.7 | 40.0% | 100.0% |",
+        "| 0.0 | 100.0% | 20.0% |",
+        "| 0.4 | 100.0% | 20.0% |",
         "| 0.9 | 0.0% | 0.0% |",
+        f"| {TICKET_FORM} | 0.400 | 0.800 | 60.0% | 66.7% | 0.400 |",  # ECE: (.3+.6+.2+.5+.4) / 5
         "![confusion matrix](confusion_matrix.png)",
     ):
         assert row in lines, row

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from chalicelib.model.manifest import MODEL_NAME
 from chalicelib.text import normalize
 from export.parity import AWKWARD_INPUTS, BATCH, MAX_PROBABILITY_DIFFERENCE, check_parity
-from export.pipeline import ModelParams, build_pipeline, training_rows
+from export.pipeline import ModelParams, fit_pipeline, training_rows
 from export.sample import SAMPLE_TICKETS
 from export.train import TrainResult, train
 
@@ -38,12 +38,14 @@ def held_out_texts(trained: TrainResult) -> list[str]:
 
 def fit_other(trained: TrainResult, indices: list[int], params: ModelParams) -> Pipeline:
     data = trained.dataset
-    rows, labels = training_rows(
+    rows = training_rows(
         [data.texts[i] for i in indices],
         [data.summaries[i] for i in indices],
+        [data.lower_summaries[i] for i in indices],
         [data.teams[i] for i in indices],
+        params,
     )
-    return build_pipeline(params, len(indices)).fit(rows, labels)
+    return fit_pipeline(params, rows)
 
 
 class StandInPipeline:

@@ -17,6 +17,7 @@ from chalicelib.slack.render import (
     render_answer,
     render_error,
     render_feedback_thanks,
+    render_unknown_words,
     render_usage,
 )
 
@@ -36,23 +37,51 @@ def buttons(message: SlackMessage) -> list[dict[str, Any]]:
     ]
 
 
-def test_confident_answer() -> None:
-    message = render_answer("Refund stuck in pending?", [PAYMENTS, SEARCH, PLATFORM, DATA], 0.5, "q-42")
+def test_confident_answer_is_the_top_team_its_contact_and_why_then_the_next_two() -> None:
+    message = render_answer(
+        "Refund stuck in pending?",
+        [PAYMENTS, SEARCH, PLATFORM, DATA],
+        0.5,
+        "q-42",
+        reasons=["Refund", "stuck in pending"],
+    )
     assert message.text == (
         "Payments can most likely help with “Refund stuck in pending?” (87%): "
         "ask in #payments-help or <!subteam^S0PAYMENTS1>"
     )
     assert message.response_type == "ephemeral"
-    assert (
-        message.blocks[0]["text"]["text"]
-        == "*Payments* can most likely help with “Refund stuck in pending?”."
+    assert message.blocks[0]["text"]["text"].splitlines() == [
+        "*Payments* can most likely help with “Refund stuck in pending?” (87%).",
+        "Ask in #payments-help or <!subteam^S0PAYMENTS1>",
+        "Because of: _Refund_, _stuck in pending_",
+    ]
+    context = [element["text"] for element in message.blocks[1]["elements"]]
+    assert context[0] == "Also possible: Search 8% (<#C0SEARCH01>), Platform 3%"
+    assert context[1] == "Confident means 50% or more, from past Jira tickets."
+    assert "Data" not in all_text(message), "only the top three are shown"
+    assert "low confidence" not in all_text(message)
+    assert [block["type"] for block in message.blocks] == ["section", "context", "actions"]
+
+
+def test_reasons_are_escaped_and_shortened() -> None:
+    long = "word " * 40
+    message = render_answer("q", [PAYMENTS], 0.5, reasons=["R&D <nightly>", long, "  "])
+    because = message.blocks[0]["text"]["text"].splitlines()[-1]
+    assert because.startswith("Because of: _R&amp;D &lt;nightly&gt;_, _word word")
+    assert because.endswith("…_") and len(because) < 110  # the long reason is cut at 60 characters
+
+
+def test_no_reasons_no_because_line() -> None:
+    message = render_answer("q", [PLATFORM], 0.5)
+    assert "Because of" not in all_text(message)
+
+
+def test_a_question_of_unknown_words_says_so_without_a_ranking() -> None:
+    message = render_unknown_words("🔥🔥 &lt;zzqx&gt;")
+    assert message.text.startswith(
+        "I don't know any of these words from our tickets — say what it is about: “🔥🔥 &lt;zzqx&gt;”"
     )
-    body = all_text(message)
-    assert "*1. Payments* — 87%" in body
-    assert "<#C0SEARCH01>" in body
-    assert "Data" not in body, "only the top three are shown"
-    assert "low confidence" not in body
-    assert [block["type"] for block in message.blocks][-2:] == ["divider", "actions"]
+    assert not buttons(message) and len(message.blocks) == 1
 
 
 def test_feedback_buttons_carry_question_and_top_team() -> None:
@@ -74,8 +103,9 @@ def test_below_threshold_is_honest_and_still_lists_guesses() -> None:
     assert message.text.startswith("I'm not sure who can help with “Who knows about the office plants?”")
     assert "Search 8%, Platform 3%" in message.text
     body = all_text(message)
-    assert "I'm not sure" in message.blocks[0]["text"]["text"]
-    assert body.count("(low confidence)") == 2
+    headline = message.blocks[0]["text"]["text"]
+    assert "I'm not sure" in headline and "My best guess, *low confidence*: *Search* (8%)" in headline
+    assert "Also possible: Platform 3%" in body
     assert buttons(message), "feedback is most useful exactly when unsure"
 
 
@@ -206,4 +236,6 @@ def test_ranked_team_refuses_values_that_would_render_wrongly(kwargs: dict[str, 
     ("probability", "shown"), [(0.0, "0%"), (0.004, "0%"), (0.5, "50%"), (0.999, "100%")]
 )
 def test_confidence_is_a_percentage(probability: float, shown: str) -> None:
-    assert f"— {shown}" in all_text(render_answer("q", [RankedTeam("X", probability, "X")], 0.0))
+    assert f"*X* can most likely help with “q” ({shown})" in all_text(
+        render_answer("q", [RankedTeam("X", probability, "X")], 0.0)
+    )

@@ -89,13 +89,14 @@ def test_slash_answer_lists_the_top_three_teams_with_where_to_reach_them(
     assert post.path == "/response/cmd-1"
     body = post.body
     assert body["response_type"] == "ephemeral"
-    text = json.dumps(body["blocks"])
-    assert "Payments" in text and "#payments-help" in text
-    assert sum(1 for block in body["blocks"] if block["type"] == "section") == 4  # headline + 3 teams
+    headline, also = body["blocks"][0]["text"]["text"], body["blocks"][1]["elements"][0]["text"]
+    assert headline.startswith("*Payments* can most likely help") and "#payments-help" in headline
+    assert "Because of: _" in headline  # the question's own words behind the answer
+    assert also.startswith("Also possible: ") and also.count("%") == 2  # the next two teams
     [done] = json_logs.events("job_done")
     assert done["request_id"] == "worker-request-1"
     assert done["origin_request_id"] == "api-request-1"
-    assert done["model_version"] and done["top_label"] == "PAYMENTS"
+    assert done["model_version"] and done["top_label"] == "PAYMENTS" and done["answer"] == "confident"
     for phase in ("model_wait_ms", "predict_ms", "post_ms"):  # waited for the load begun at start
         assert done[phase] >= 0
     assert slack.base_url not in json_logs.text()
@@ -113,6 +114,56 @@ def test_low_confidence_is_answered_honestly(
 
     [post] = worker_env["slack"].wait_for(1)
     assert "I'm not sure" in post.body["text"]
+
+
+def _with_threshold(source: Path, dest: Path, threshold: float) -> Path:
+    """The trained model as a new version whose manifest records `threshold` as its own."""
+    folder = model_variant(source, dest, f"threshold-{threshold}")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["confidence_threshold"] = {**manifest["confidence_threshold"], "value": threshold}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("setting", "model_threshold", "sure"),
+    [(None, 0.999, False), (None, 0.05, True), ("0.05", 0.999, True), ("0.999", 0.05, False)],
+    ids=["model strict", "model lenient", "setting overrides strict model", "setting overrides lenient"],
+)
+def test_the_threshold_is_the_models_own_unless_the_setting_says_otherwise(
+    worker_env: dict[str, Any],
+    sample_model_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str | None,
+    model_threshold: float,
+    sure: bool,
+) -> None:
+    if setting is not None:
+        monkeypatch.setenv("CONFIDENCE_THRESHOLD", setting)
+    monkeypatch.setenv("MODEL_URI", str(_with_threshold(sample_model_dir, tmp_path / "m", model_threshold)))
+    api_runtime.reset()
+    handler.reset_worker()
+
+    run_job(_slash_job(worker_env["slack"]))
+
+    [post] = worker_env["slack"].wait_for(1)
+    assert ("I'm not sure" not in post.body["text"]) is sure
+    shown = float(setting) if setting is not None else model_threshold
+    assert f"Confident means {shown:.0%} or more" in json.dumps(post.body["blocks"], ensure_ascii=False)
+
+
+@pytest.mark.parametrize("question", ["zzqx qqzx", "who knows?", "🔥🔥"])
+def test_a_question_of_words_the_model_never_saw_is_told_so(
+    worker_env: dict[str, Any], sample_model_dir: Path, json_logs: Any, question: str
+) -> None:
+    _publish(worker_env, sample_model_dir)
+
+    assert run_job(_slash_job(worker_env["slack"], question))["outcome"] == "answered"
+
+    [post] = worker_env["slack"].wait_for(1)
+    assert post.body["text"].startswith("I don't know any of these words from our tickets")
+    assert json_logs.events("job_done")[0]["answer"] == "unknown_words"
 
 
 def test_event_answer_goes_into_the_thread_with_the_bot_token(

@@ -1,0 +1,51 @@
+"""One question answered from the model: the teams, whether the bot is sure, and why.
+
+The one place that decides what an answer is, used by the worker (which renders it for Slack) and
+by `export ask` (which prints it), so the operator checking a model sees what users will see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from chalicelib.model.predictor import Guess, Predictor
+from chalicelib.model.reasons import reasons
+from chalicelib.slack.markup import to_plain
+
+Kind = Literal["confident", "unsure", "unknown_words"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    guesses: list[Guess]
+    threshold: float
+    known_words: int
+    """How many of the question's words the model knows; with none there is nothing to rank on."""
+    because: list[str]
+    """The question's words behind the top team, as typed, strongest first."""
+
+    @property
+    def kind(self) -> Kind:
+        if self.known_words == 0 or not self.guesses:
+            return "unknown_words"
+        return "confident" if self.guesses[0].probability >= self.threshold else "unsure"
+
+    def as_dict(self) -> dict[str, Any]:
+        """One JSON line of `export ask`."""
+        return {
+            "question": self.question,
+            "answer": self.kind,
+            "threshold": round(self.threshold, 4),
+            "teams": [{"team": g.label, "probability": round(g.probability, 4)} for g in self.guesses],
+            "because": self.because,
+            "known_words": self.known_words,
+        }
+
+
+def answer_question(predictor: Predictor, question: str, threshold: float, top: int = 3) -> Answer:
+    """`question` as Slack sent it (or as typed at a terminal), answered at `threshold`."""
+    explained = predictor.explain(question, top=top)
+    because = reasons(to_plain(question), explained) if explained.known_words else []
+    return Answer(question, explained.guesses, threshold, explained.known_words, because)
