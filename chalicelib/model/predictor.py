@@ -47,12 +47,14 @@ class Guess(NamedTuple):
 
 
 class Term(NamedTuple):
-    """Words `start` to `end` (exclusive) of the normalised question, one of the model's terms, and
-    how much it raised the top team's logit (negative: lowered it)."""
+    """Words `start` to `end` (exclusive) of the normalised question, one of the model's terms (its
+    id in the model's vocabulary), and how much it raised the top team's logit (negative: lowered
+    it)."""
 
     start: int
     end: int
     score: float
+    id: int = -1
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ class Predictor:
         for start, end, term in spans:
             if term != self._unknown_term and term not in seen:
                 seen.add(term)
-                terms.append(Term(start, end, column[term]))
+                terms.append(Term(start, end, column[term], term))
         terms.sort(key=lambda t: -t.score)
         return Explained(guesses, tokens, known, terms)
 
