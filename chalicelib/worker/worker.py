@@ -94,7 +94,7 @@ class Worker:
         self.once = once or answer_once_from_settings(settings)
         self.feedback = feedback or feedback_store_from_settings(settings)
         self._web_client: Any = None
-        self._checked_version: str | None = None
+        self._checked: tuple[str, TeamDirectory] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -147,11 +147,12 @@ class Worker:
             logs.error(_log, "model_unavailable", error=logs.error_text(error), **fields, **timings)
             return render_error(user_message_for(error)), "failed_answered"
         fields["model_version"] = model.version
-        self._check_directory(model.predictor.labels, model.version)
+        directory = self._directory_for(model)
+        self._check_directory(directory, model.predictor.labels, model.version)
         try:
             with timings.measure("predict"):
                 guesses = model.predictor.rank(job.question, top=MAX_TEAMS_SHOWN)
-            teams = [self._ranked(guess.label, guess.probability) for guess in guesses]
+            teams = [self._ranked(directory, guess.label, guess.probability) for guess in guesses]
             message = render_answer(
                 job.question,
                 teams,
@@ -231,11 +232,13 @@ class Worker:
             return None
 
     def _directory_for(self, model: LoadedModel | None) -> TeamDirectory:
-        """The team directory in effect: the configured one (TEAM_DIRECTORY)."""
+        """The team directory in effect: the one published with the model, else TEAM_DIRECTORY's."""
+        if model is not None and model.directory is not None:
+            return model.directory
         return self.directory
 
-    def _ranked(self, label: str, probability: float) -> RankedTeam:
-        team = self.directory.lookup(label)
+    def _ranked(self, directory: TeamDirectory, label: str, probability: float) -> RankedTeam:
+        team = directory.lookup(label)
         return RankedTeam(
             label=label,
             probability=min(1.0, max(0.0, probability)),
@@ -244,12 +247,21 @@ class Worker:
             user_group=team.user_group,
         )
 
-    def _check_directory(self, labels: tuple[str, ...], version: str) -> None:
-        """Once per model version: mismatches are warnings for the publisher, never failures."""
-        if self._checked_version == version:
+    def _check_directory(self, directory: TeamDirectory, labels: tuple[str, ...], version: str) -> None:
+        """Once per model version and directory: gaps are warnings for the publisher, never failures."""
+        checked = self._checked
+        if checked is not None and checked[0] == version and checked[1] is directory:
             return
-        self._checked_version = version
-        for problem in self.directory.problems(labels):
+        self._checked = (version, directory)
+        if not directory.teams:
+            logs.warning(
+                _log,
+                "team_directory_missing",
+                model_version=version,
+                hint="publish the model with --teams (or set TEAM_DIRECTORY) to show channels and groups",
+            )
+            return
+        for problem in directory.problems(labels):
             logs.warning(_log, "team_directory_mismatch", model_version=version, problem=problem)
 
     def _deliver(self, job: Job, message: SlackMessage) -> None:
@@ -274,9 +286,10 @@ class Worker:
 
 
 def load_directory(settings: Settings) -> TeamDirectory:
-    """The configured directory; an unreadable one is logged and answers fall back to bare labels."""
+    """TEAM_DIRECTORY's directory, for models published without one (none set: empty, and a model
+    without a directory is warned about when it answers); an unreadable one is logged and answers
+    fall back to bare labels."""
     if settings.team_directory is None:
-        logs.warning(_log, "team_directory_missing", hint="set TEAM_DIRECTORY to show channels and groups")
         return TeamDirectory.empty()
     try:
         return TeamDirectory.load(settings.team_directory)
