@@ -284,7 +284,7 @@ def interactions(request: Request) -> Reply:
         return Reply(200, {"ok": True})
     try:
         check_response_url(job.response_url or "", request.runtime.settings.response_url_hosts)
-    except UnsafeResponseUrl as error:  # the click is recorded; only its "thanks" has nowhere to go
+    except UnsafeResponseUrl as error:  # not a click Slack sent: logged above, neither stored nor thanked
         logs.warning(_log, "interaction_bad_request", reason=error.reason, **timings)
         return Reply(200, {"ok": True})
     _hand_over(request, job, "feedback_dispatched", "feedback_dispatch_failed")
