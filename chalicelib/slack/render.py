@@ -276,7 +276,8 @@ def render_teams(teams: Sequence[Team], model_version: str) -> SlackMessage:
     does, within Slack's limits (50 blocks, 3,000 characters a section); what does not fit is
     counted in a closing note rather than cut silently."""
     ordered = sorted(teams, key=lambda team: (team.display_name.casefold(), team.label))
-    headline = f"*The {len(ordered)} teams I know* (model {escape(_truncate(model_version, 40))}):"
+    teams_word = "team" if len(ordered) == 1 else "teams"
+    headline = f"*The {len(ordered)} {teams_word} I know* (model {escape(_truncate(model_version, 40))}):"
     entries = [_team_entry(team) for team in ordered]
     one_each = len(entries) <= MESSAGE_BLOCKS_LIMIT - 2
     sections: list[str] = []

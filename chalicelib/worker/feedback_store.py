@@ -13,7 +13,8 @@ next model learns from).
 
 `DynamoDBFeedbackStore` writes the table the deploy template creates (`FEEDBACK_TABLE`; keys, TTL
 on `expires_at` and point-in-time recovery declared there) with UpdateItem only, through the
-container's shared botocore session. A failed write raises FeedbackNotStored: the worker then fails
+container's shared botocore session; its client is made at the first click, so a container that only
+answers questions never pays for it. A failed write raises FeedbackNotStored: the worker then fails
 the job, so Lambda retries it and finally keeps it in the dead-letter queue. Without a table (local
 mode, the demo, tests) `InMemoryFeedbackStore` keeps the records in the container's memory.
 """
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib import logs
-from chalicelib.aws import error_code
+from chalicelib.aws import LazySession, error_code
 from chalicelib.jobs import Job, Verdict
 
 if TYPE_CHECKING:
@@ -147,21 +148,32 @@ class DynamoDBFeedbackStore:
         table_name: str,
         retention_days: int,
         keep_questions: bool,
-        client: Any,
+        client: Any = None,
         clock: Callable[[], float] | None = None,
+        session: LazySession | None = None,
     ) -> None:
         self.table_name = table_name
         self.retention_days = retention_days
         self.keep_questions = keep_questions
         self._client = client
+        self._session = session or LazySession()
+        self._lock = threading.Lock()
         self._clock = clock or (lambda: datetime.now(UTC).timestamp())
+
+    def _dynamodb(self) -> Any:
+        from chalicelib.worker.idempotency import table_client_config
+
+        with self._lock:
+            if self._client is None:
+                self._client = self._session.client("dynamodb", config=table_client_config())
+            return self._client
 
     def save(self, record: FeedbackRecord) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
         request = self._update(record)
         try:
-            self._client.update_item(**request)
+            self._dynamodb().update_item(**request)
         except (BotoCoreError, ClientError) as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return CORRECTION_KEPT
@@ -210,16 +222,13 @@ def _typed(value: str | int) -> dict[str, str]:
 
 
 def feedback_store_from_settings(settings: Settings) -> FeedbackStore:
-    """The table when FEEDBACK_TABLE is set (its client from the container's shared session), else
-    the container's memory."""
+    """The table when FEEDBACK_TABLE is set (its client from the container's shared session, at the
+    first click), else the container's memory."""
     if settings.feedback_table is None:
         return InMemoryFeedbackStore(settings.store_feedback_questions)
-    from chalicelib.worker.idempotency import table_client_config
-
-    client = settings.aws.client("dynamodb", config=table_client_config())
     return DynamoDBFeedbackStore(
         settings.feedback_table,
         settings.feedback_retention_days,
         settings.store_feedback_questions,
-        client=client,
+        session=settings.aws,
     )

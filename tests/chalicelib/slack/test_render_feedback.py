@@ -188,7 +188,10 @@ def test_the_teams_are_listed_by_name_with_channel_group_and_description() -> No
 def test_directory_text_is_escaped() -> None:
     team = Team("RND", "R&D <core>", None, None, "Uses <!channel> & friends")
 
-    text = json.dumps(render_teams([team], "v1").blocks)
+    blocks = render_teams([team], "v1").blocks
+    text = json.dumps(blocks)
+
+    assert blocks[0]["text"]["text"] == "*The 1 team I know* (model v1):"
 
     assert "R&amp;D &lt;core&gt;" in text and "&lt;!channel&gt; &amp; friends" in text
     assert "<!channel>" not in text
