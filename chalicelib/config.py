@@ -36,6 +36,9 @@ DEFAULT_CONFIDENCE_THRESHOLD = 0.5
 """For a model that recorded no threshold of its own (training chooses one per model)."""
 DEFAULT_TRIGGER_WORD = "who"
 DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS = 3600  # as long as Lambda keeps retrying an async event (max age)
+DEFAULT_FEEDBACK_RETENTION_DAYS = 365
+"""How long a feedback record is kept (DynamoDB TTL); the deploy template's FeedbackRetentionDays."""
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEAM_DIRECTORIES = (
     Path(__file__).resolve().parent / "teams.json",  # deployed with the bundle, if someone adds one
@@ -59,6 +62,9 @@ SETTING_NAMES = (
     "SLACK_API_BASE_URL",
     "IDEMPOTENCY_TABLE",
     "IDEMPOTENCY_EXPIRY_SECONDS",
+    "FEEDBACK_TABLE",
+    "FEEDBACK_RETENTION_DAYS",
+    "STORE_FEEDBACK_QUESTIONS",
 )
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}")
 _TRIGGER = re.compile(r"[\w'-]+")
@@ -148,6 +154,11 @@ class Settings:
     idempotency_table: str | None = None
     """DynamoDB table that makes each job answered once across containers; None: per container."""
     idempotency_expiry_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS
+    feedback_table: str | None = None
+    """DynamoDB table the worker stores feedback in; None: kept in the container's memory only."""
+    feedback_retention_days: int = DEFAULT_FEEDBACK_RETENTION_DAYS
+    store_feedback_questions: bool = False
+    """Whether a feedback record keeps the question as Slack sent it (off: verdicts and ids only)."""
     aws: LazySession = field(default_factory=LazySession, repr=False, compare=False)
     """The container's one botocore session: SSM, Lambda, S3 and DynamoDB clients share its set-up."""
 
@@ -267,21 +278,32 @@ def parse_settings(
         elif not api_base.endswith("/"):
             api_base += "/"  # slack_sdk appends the method name directly
 
-    idempotency_table = env.get("IDEMPOTENCY_TABLE") or None
-    if idempotency_table is not None and not _DYNAMODB_TABLE.fullmatch(idempotency_table):
-        problems.append(
-            "IDEMPOTENCY_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), "
-            f"got {idempotency_table!r}"
-        )
-    expiry_raw = env.get("IDEMPOTENCY_EXPIRY_SECONDS") or None
-    idempotency_expiry = DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS
-    if expiry_raw is not None:
-        if not re.fullmatch(r"[0-9]{1,9}", expiry_raw) or int(expiry_raw) < 1:
+    def table(name: str) -> str | None:
+        value = env.get(name) or None
+        if value is not None and not _DYNAMODB_TABLE.fullmatch(value):
             problems.append(
-                f"IDEMPOTENCY_EXPIRY_SECONDS must be a whole number of seconds >= 1, got {expiry_raw!r}"
+                f"{name} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got {value!r}"
             )
-        else:
-            idempotency_expiry = int(expiry_raw)
+        return value
+
+    def whole(name: str, default: int, unit: str) -> int:
+        raw = env.get(name) or None
+        if raw is None:
+            return default
+        if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
+            problems.append(f"{name} must be a whole number of {unit} >= 1, got {raw!r}")
+            return default
+        return int(raw)
+
+    idempotency_table = table("IDEMPOTENCY_TABLE")
+    idempotency_expiry = whole("IDEMPOTENCY_EXPIRY_SECONDS", DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS, "seconds")
+    feedback_table = table("FEEDBACK_TABLE")
+    retention_days = whole("FEEDBACK_RETENTION_DAYS", DEFAULT_FEEDBACK_RETENTION_DAYS, "days")
+    store_questions_raw = env.get("STORE_FEEDBACK_QUESTIONS", "").lower()
+    if store_questions_raw not in _TRUE + _FALSE:
+        problems.append(
+            f"STORE_FEEDBACK_QUESTIONS must be true or false, got {env['STORE_FEEDBACK_QUESTIONS']!r}"
+        )
 
     if problems:
         raise ConfigError(problems)
@@ -301,6 +323,9 @@ def parse_settings(
         slack_api_base_url=api_base,
         idempotency_table=idempotency_table,
         idempotency_expiry_seconds=idempotency_expiry,
+        feedback_table=feedback_table,
+        feedback_retention_days=retention_days,
+        store_feedback_questions=store_questions_raw in _TRUE,
         aws=aws,
     )
 

@@ -8,7 +8,9 @@
 #
 # Secrets are never passed here: only the names of SSM SecureString parameters, created beforehand:
 #   aws ssm put-parameter --type SecureString --name /whoknows/dev/slack-signing-secret --value ...
-# Optional: ALARM_TOPIC_ARN (SNS topic for the dead-letter-queue alarm), STACK_NAME, AWS_DEFAULT_REGION.
+# Optional: ALARM_TOPIC_ARN (SNS topic for the dead-letter-queue alarm), FEEDBACK_RETENTION_DAYS (how
+# long feedback is kept, default 365), STORE_FEEDBACK_QUESTIONS (true to keep the questions with the
+# feedback, default false), STACK_NAME, AWS_DEFAULT_REGION.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -47,7 +49,9 @@ aws cloudformation deploy \
     "ModelPrefix=$MODEL_PREFIX" \
     "SlackSigningSecretParam=$SLACK_SIGNING_SECRET_PARAM" \
     "SlackBotTokenParam=$SLACK_BOT_TOKEN_PARAM" \
-    "AlarmTopicArn=${ALARM_TOPIC_ARN:-}"
+    "AlarmTopicArn=${ALARM_TOPIC_ARN:-}" \
+    "FeedbackRetentionDays=${FEEDBACK_RETENTION_DAYS:-365}" \
+    "StoreFeedbackQuestions=${STORE_FEEDBACK_QUESTIONS:-false}"
 
 stack_output() {  # the value of one of the stack's outputs (deploy/merge-template.json declares them)
   local value

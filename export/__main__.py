@@ -13,13 +13,14 @@ import sys
 from export.arguments import CommandLineParser
 from export.errors import UserError
 
-COMMANDS = ("collect", "train", "ask", "publish")
+COMMANDS = ("collect", "train", "ask", "publish", "feedback")
 
 
 def build_parser() -> CommandLineParser:
     parser = CommandLineParser(
         prog="python -m export",
-        description="whoknows offline pipeline: collect Jira tickets, train, export to ONNX, publish.",
+        description="whoknows offline pipeline: collect Jira tickets, train, export to ONNX, publish; "
+        "export and report the feedback users gave.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:

@@ -1,17 +1,27 @@
-"""`python -m export publish MODEL_DIR s3://bucket/prefix`: make a trained model the one the bot serves.
+"""`python -m export publish MODEL_DIR s3://bucket/prefix [--teams teams.json]`: make a trained model
+(and the team directory that says how to reach its teams) the one the bot serves.
 
 Versions are immutable: `prefix/versions/<version>/` gets the model, then its manifest, and only then
 the pointer `prefix/manifest.json` moves, so a worker following the pointer never finds a manifest
-whose model is not there yet.
+whose model is not there yet. A team directory is published beside the model as
+`versions/<version>/teams-<first 16 hex digits of its sha256>.json`, an object that is never
+overwritten, and named in the manifests (`team_directory`: path, sha256, size), so a worker verifies
+it and swaps it in with the model. `--teams-only` publishes a new directory for the version the
+pointer names: the directory, then that version's manifest, then the pointer; a team's new channel
+is a publish, not a redeploy. The directory is checked against the model's labels first, as the
+worker checks it: a malformed file is an error, a label without an entry (or an entry for no label)
+a warning.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +30,31 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.aws import error_code
 from chalicelib.model.manifest import (
     MANIFEST_NAME,
+    MAX_DIRECTORY_BYTES,
     MODEL_NAME,
+    DirectoryRef,
     Manifest,
     ManifestError,
     file_sha256,
     parse_manifest,
 )
 from chalicelib.model.store import make_s3_client, s3_key, translate_s3_error
+from chalicelib.model.teams import TeamDirectory, TeamDirectoryError
+from export.arguments import input_file
 from export.errors import UserError
 from export.s3_uri import check_s3_uri
 
 _UNSAFE_VERSION = re.compile(r"[/\\\s]|^\.\.?$")
 
 EPILOG = """\
-example:
-  python -m export publish out/model s3://acme-whoknows/models
+examples:
+  python -m export publish out/model s3://acme-whoknows/models --teams teams.json
+  python -m export publish s3://acme-whoknows/models --teams-only --teams teams.json
   python -m export publish out/model s3://models/whoknows --endpoint-url http://127.0.0.1:9000
 
 Then set the bot's model URI to the DEST you published to (s3://acme-whoknows/models).
+--teams-only gives the published version a new team directory (a channel changed, a team renamed):
+running bots pick it up within MODEL_REFRESH_SECONDS, like a new model.
 Credentials come from the usual AWS sources (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
 """
 
@@ -45,14 +62,27 @@ Credentials come from the usual AWS sources (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "publish",
-        help="upload a trained model to S3 and point the bot at it",
-        description="Upload MODEL_DIR's model.onnx and manifest.json as an immutable version under DEST,\n"
-        "then move DEST/manifest.json to it. Warm bots pick it up without a redeploy.",
+        help="upload a trained model (and its team directory) to S3 and point the bot at it",
+        description="Upload MODEL_DIR's model.onnx and manifest.json (and the --teams directory) as an\n"
+        "immutable version under DEST, then move DEST/manifest.json to it. Warm bots pick it up\n"
+        "without a redeploy. With --teams-only, publish only a team directory for the version\n"
+        "DEST/manifest.json names (no MODEL_DIR).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, help="training output folder")
+    parser.add_argument("model_dir", metavar="MODEL_DIR", type=Path, nargs="?", help="training output folder")
     parser.add_argument("dest", metavar="DEST", help="s3://bucket/prefix (the bot's model URI)")
+    parser.add_argument(
+        "--teams",
+        metavar="FILE",
+        type=Path,
+        help="team directory (JSON: display names, channels, groups, descriptions) to publish with the model",
+    )
+    parser.add_argument(
+        "--teams-only",
+        action="store_true",
+        help="publish only --teams, for the version already published at DEST",
+    )
     parser.add_argument("--endpoint-url", help="S3-compatible store, e.g. http://127.0.0.1:9000")
     parser.add_argument("--dry-run", action="store_true", help="check everything, upload nothing")
     parser.set_defaults(func=run)
@@ -60,14 +90,56 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     split_dest(args.dest)  # a typo in DEST should fail before anything else is touched
+    if args.teams_only and (args.teams is None or args.model_dir is not None):
+        raise UserError(
+            "--teams-only publishes a team directory for the version already at DEST: "
+            "give DEST and --teams FILE, without MODEL_DIR"
+        )
+    if not args.teams_only and args.model_dir is None:
+        raise UserError("give MODEL_DIR and DEST (or DEST --teams-only --teams FILE for a directory alone)")
+    if args.teams is not None:
+        input_file(args.teams, "a team directory JSON file")
     try:
         client = make_s3_client(args.endpoint_url)
     except (BotoCoreError, ValueError) as error:
         raise UserError(f"cannot set up the S3 client: {error}") from None
-    pointer = publish(args.model_dir, args.dest, client, dry_run=args.dry_run, say=print)
+    if args.teams_only:
+        pointer = publish_teams(args.teams, args.dest, client, dry_run=args.dry_run, say=print)
+    else:
+        pointer = publish(
+            args.model_dir, args.dest, client, teams=args.teams, dry_run=args.dry_run, say=print
+        )
     print(f"{'pointer (dry run)' if args.dry_run else 'pointer'}: {pointer}")
     print(f"bot model URI: {args.dest.rstrip('/')}")
     return 0
+
+
+@dataclass(frozen=True)
+class Directory:
+    """A team directory checked against a model's labels, ready to upload."""
+
+    raw: bytes
+    ref: DirectoryRef
+    """Its path relative to a version's manifest."""
+
+
+def load_team_directory(path: Path, labels: tuple[str, ...], say: Callable[[str], None]) -> Directory:
+    """Reads and checks `path` as the worker will: a malformed file is a UserError; labels the
+    directory lacks, and entries for labels the model lacks, are said as warnings."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read team directory {path}: {error.strerror or error}") from None
+    if len(raw) > MAX_DIRECTORY_BYTES:
+        raise UserError(f"team directory {path} is {len(raw)} bytes; the limit is {MAX_DIRECTORY_BYTES}")
+    try:
+        directory = TeamDirectory.parse(raw, str(path))
+    except TeamDirectoryError as error:
+        raise UserError(str(error)) from None
+    for problem in directory.problems(labels):
+        say(f"warning: {problem}")
+    digest = hashlib.sha256(raw).hexdigest()
+    return Directory(raw, DirectoryRef(f"teams-{digest[:16]}.json", digest, len(raw)))
 
 
 def publish(
@@ -75,12 +147,16 @@ def publish(
     dest: str,
     s3_client: Any,
     *,
+    teams: Path | None = None,
     dry_run: bool = False,
     say: Callable[[str], None] = lambda _: None,
 ) -> str:
-    """Publishes the model in model_dir under dest and returns the pointer's URI."""
+    """Publishes the model in model_dir (with the `teams` directory) under dest and returns the
+    pointer's URI. Without `teams` a new version has no directory (bots use TEAM_DIRECTORY) and an
+    already published version keeps the one it has."""
     bucket, prefix = split_dest(dest)
     manifest, model_file = load_model_dir(Path(model_dir))
+    directory = load_team_directory(teams, manifest.labels, say) if teams is not None else None
     version_dir = s3_key(prefix, "versions", manifest.version)
     pointer_key = s3_key(prefix, MANIFEST_NAME)
     existing = _published_version(s3_client, bucket, s3_key(version_dir, MANIFEST_NAME))
@@ -89,17 +165,77 @@ def publish(
             f"version {manifest.version} is already published at s3://{bucket}/{version_dir}/ with a "
             f"different model (sha256 {existing.sha256[:12]}…); versions are immutable: use a new version"
         )
+    if directory is None:
+        _warn_if_the_directory_goes(s3_client, bucket, pointer_key, existing, say)
     if dry_run:
         say(f"dry run: would publish version {manifest.version} to s3://{bucket}/{version_dir}/")
-    elif existing is None:
-        _upload_version(s3_client, bucket, version_dir, manifest, model_file)
+        return f"s3://{bucket}/{pointer_key}"
+    # A training folder's manifest names no directory; a published version's names its own.
+    version_manifest = (existing or manifest.with_team_directory(None)).with_model_path(MODEL_NAME)
+    if directory is not None:
+        version_manifest = version_manifest.with_team_directory(directory.ref)
+        _upload_directory(s3_client, bucket, version_dir, directory)
+        say(f"team directory: s3://{bucket}/{s3_key(version_dir, directory.ref.path)}")
+    if existing is None:
+        _upload_model(s3_client, bucket, version_dir, manifest, model_file)
         say(f"published version {manifest.version}: s3://{bucket}/{s3_key(version_dir, MODEL_NAME)}")
     else:
         say(f"version {manifest.version} already published with this model; re-pointing to it")
-    if not dry_run:
-        pointer = (existing or manifest).with_model_path(f"versions/{manifest.version}/{MODEL_NAME}")
-        _put_json(s3_client, bucket, pointer_key, pointer)
+    if existing is None or directory is not None:
+        _put_json(s3_client, bucket, s3_key(version_dir, MANIFEST_NAME), version_manifest)
+    _put_json(s3_client, bucket, pointer_key, version_manifest.under(f"versions/{manifest.version}"))
     return f"s3://{bucket}/{pointer_key}"
+
+
+def publish_teams(
+    teams: Path,
+    dest: str,
+    s3_client: Any,
+    *,
+    dry_run: bool = False,
+    say: Callable[[str], None] = lambda _: None,
+) -> str:
+    """Publishes `teams` as the team directory of the version the pointer at dest names; returns
+    the pointer's URI."""
+    bucket, prefix = split_dest(dest)
+    pointer_key = s3_key(prefix, MANIFEST_NAME)
+    current = _published_version(s3_client, bucket, pointer_key)
+    if current is None:
+        raise UserError(f"nothing is published at {dest.rstrip('/')} yet: publish a model with --teams first")
+    version_dir = s3_key(prefix, "versions", current.version)
+    version_manifest = _published_version(s3_client, bucket, s3_key(version_dir, MANIFEST_NAME))
+    if version_manifest is None or version_manifest.sha256 != current.sha256:
+        raise UserError(
+            f"the pointer names version {current.version}, but s3://{bucket}/{version_dir}/ does not "
+            "hold that model: publish the model again"
+        )
+    directory = load_team_directory(teams, current.labels, say)
+    if version_manifest.team_directory == directory.ref:
+        say(f"version {current.version} already has this team directory")
+    if dry_run:
+        say(f"dry run: would publish {teams} for version {current.version} to s3://{bucket}/{version_dir}/")
+        return f"s3://{bucket}/{pointer_key}"
+    _upload_directory(s3_client, bucket, version_dir, directory)
+    where = f"s3://{bucket}/{s3_key(version_dir, directory.ref.path)}"
+    say(f"team directory for version {current.version}: {where}")
+    updated = version_manifest.with_team_directory(directory.ref)
+    _put_json(s3_client, bucket, s3_key(version_dir, MANIFEST_NAME), updated)
+    _put_json(s3_client, bucket, pointer_key, updated.under(f"versions/{current.version}"))
+    return f"s3://{bucket}/{pointer_key}"
+
+
+def _warn_if_the_directory_goes(
+    client: Any, bucket: str, pointer_key: str, existing: Manifest | None, say: Callable[[str], None]
+) -> None:
+    """Publishing without --teams over a model that has a directory would leave bots without it."""
+    if existing is not None and existing.team_directory is not None:
+        return  # re-pointing to a version keeps the directory it has
+    current = _published_version(client, bucket, pointer_key)
+    if current is not None and current.team_directory is not None:
+        say(
+            "warning: the model published now has a team directory and this one has none: bots "
+            "will show TEAM_DIRECTORY's channels, or bare labels; pass --teams to publish one with it"
+        )
 
 
 def split_dest(dest: str) -> tuple[str, str]:
@@ -160,19 +296,29 @@ def _published_version(client: Any, bucket: str, key: str) -> Manifest | None:
         ) from None
 
 
-def _upload_version(client: Any, bucket: str, version_dir: str, manifest: Manifest, model_file: Path) -> None:
-    """Model first, then its manifest: a version manifest always has its model beside it."""
+def _upload_model(client: Any, bucket: str, version_dir: str, manifest: Manifest, model_file: Path) -> None:
+    """The model before its manifest: a version manifest always has its model beside it."""
     key = s3_key(version_dir, MODEL_NAME)
-    checksum = base64.b64encode(bytes.fromhex(manifest.sha256)).decode()
-    with _s3_errors(bucket, key), model_file.open("rb") as body:
+    with model_file.open("rb") as body:
+        _put(client, bucket, key, body, manifest.sha256, "application/octet-stream")
+
+
+def _upload_directory(client: Any, bucket: str, version_dir: str, directory: Directory) -> None:
+    """Before the manifests that name it; its name is its hash, so it never replaces another."""
+    key = s3_key(version_dir, directory.ref.path)
+    _put(client, bucket, key, directory.raw, directory.ref.sha256, "application/json")
+
+
+def _put(client: Any, bucket: str, key: str, body: Any, sha256: str, content_type: str) -> None:
+    checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
+    with _s3_errors(bucket, key):
         client.put_object(
             Bucket=bucket,
             Key=key,
             Body=body,
-            ContentType="application/octet-stream",
+            ContentType=content_type,
             ChecksumSHA256=checksum,  # S3 rejects the upload if the bytes it received differ
         )
-    _put_json(client, bucket, s3_key(version_dir, MANIFEST_NAME), manifest.with_model_path(MODEL_NAME))
 
 
 def _put_json(client: Any, bucket: str, key: str, manifest: Manifest) -> None:

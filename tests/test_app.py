@@ -508,3 +508,23 @@ def test_lambda_mode_invokes_the_configured_worker_asynchronously(
     assert recording_lambda.stats()["accepted"] == 1
     [(event, _context)] = recording_lambda.calls
     assert event["job_id"] == "slash:trig.123"
+
+
+def test_the_api_function_hands_a_click_over_without_the_feedback_store_or_botocore(tmp_path: Path) -> None:
+    """The worker stores feedback; the API function only parses the click and hands the job over."""
+    code = (
+        "import sys\n"
+        "from chalicelib.api import routes, runtime\n"
+        "from tests.support.interactions import click_body, menu_choice\n"
+        "from tests.support.serving import RecordingDispatcher, signed\n"
+        "recorder = RecordingDispatcher()\n"
+        "runtime.reset(dispatcher=recorder)\n"
+        "form = 'application/x-www-form-urlencoded'\n"
+        'menu = \'{"q":"slash:1","team":"P"}\'\n'
+        "for body in (click_body('feedback_wrong'), menu_choice('DATA', menu)):\n"
+        "    routes.interactions(body, signed(body, form))\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'botocore' or 'feedback_store' in m)\n"
+        "print([job.verdict for job in recorder.jobs], loaded)\n"
+    )
+    result = _fresh_python(code, base_env(tmp_path))
+    assert result.stdout.strip() == "['wrong', 'corrected'] []"

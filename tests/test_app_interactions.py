@@ -167,10 +167,11 @@ def test_a_click_without_a_response_url_is_logged_and_not_confirmed(
     assert dispatcher.jobs == []
 
 
-def test_a_failed_handover_still_answers_200_and_warns_without_the_url(
+def test_a_failed_handover_still_answers_200_and_is_an_error_without_the_url(
     client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, json_logs: Any
 ) -> None:
-    """The real LambdaDispatcher (boto3) against a Lambda endpoint that is down."""
+    """The real LambdaDispatcher (boto3) against a Lambda endpoint that is down: the click is not
+    stored, only its `feedback` line remains, so the operator is told at ERROR."""
     apply_env(monkeypatch, base_env(tmp_path, DISPATCH_MODE="lambda", WORKER_FUNCTION_NAME="whoknows-worker"))
     apply_fake_aws_env(monkeypatch, tmp_path / "absent")
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://127.0.0.1:{free_port()}")
@@ -179,12 +180,19 @@ def test_a_failed_handover_still_answers_200_and_warns_without_the_url(
 
     assert isinstance(api_runtime.get_runtime().dispatcher, LambdaDispatcher)
     assert response.status_code == 200 and json.loads(response.body) == {"ok": True}
-    assert len(json_logs.events("feedback")) == 1  # the click is recorded all the same
-    [warning] = json_logs.events("feedback_dispatch_failed")
-    assert warning["level"] == "WARNING" and warning["job_id"] == "feedback:1234.5678.abcdef"
-    assert "EndpointConnectionError" in warning["error"]
+    [line] = json_logs.events("feedback")  # the click's verdict and teams are in the log all the same
+    assert (line["verdict"], line["question_id"], line["suggested_team"]) == (
+        "wrong",
+        "slash:trig.123",
+        "PAYMENTS",
+    )
+    [failed] = json_logs.events("feedback_dispatch_failed")
+    assert failed["level"] == "ERROR" and failed["job_id"] == "feedback:1234.5678.abcdef"
+    assert "EndpointConnectionError" in failed["error"]
     assert json_logs.events("feedback_dispatched") == []
-    assert not [line for line in json_logs.lines if line["level"] in ("ERROR", "CRITICAL")]
+    assert [line["event"] for line in json_logs.lines if line["level"] in ("ERROR", "CRITICAL")] == [
+        "feedback_dispatch_failed"
+    ]
     assert RESPONSE_URL not in json_logs.text() and "interactionsecretpart" not in json_logs.text()
 
 

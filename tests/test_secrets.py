@@ -7,14 +7,15 @@ run time, so this file itself never contains one.
 
 (b) Whole flows run in-process with unique, real-looking secrets configured (slash command to an
 answer at the Slack stand-in, a mention answered with chat.postMessage, a missing model, Slack
-answering 500, a feedback click, a forged request), capturing every record at every level from
-chalicelib's loggers and the root logger (slack_sdk, urllib3, chalice). The signing secret, the
-bot token and the response_url (a credential: whoever holds it can post as the bot for 30 minutes)
-must appear in none of them, nor in anything printed.
+answering 500, feedback clicks and a correction through the menu, a forged request), capturing
+every record at every level from chalicelib's loggers and the root logger (slack_sdk, urllib3,
+chalice). The signing secret, the bot token and the response_url (a credential: whoever holds it
+can post as the bot for 30 minutes) must appear in none of them, nor in anything printed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import subprocess
@@ -29,7 +30,7 @@ from chalice.test import Client
 from chalicelib.api import runtime as api_runtime
 from chalicelib.slack.render import FEEDBACK_WRONG
 from chalicelib.worker import handler
-from tests.support.interactions import block_actions, interaction_body
+from tests.support.interactions import block_actions, interaction_body, menu_choice
 from tests.support.records import AllRecords
 from tests.support.serving import apply_env, base_env, event_body, signed, slash_body
 from tests.support.slack_standin import Fault, SlackStandIn
@@ -361,6 +362,45 @@ def test_feedback_click_leaks_nothing(
     [confirmation] = slack.wait_for(1, timeout=20)  # the worker really used the response_url
     assert "not the right team" in confirmation.body["text"]
     _assert_no_leak(values, records, capsys)
+
+
+def test_a_correction_through_the_menu_leaks_nothing_and_logs_no_question(
+    flow: tuple[Secrets, SlackStandIn],
+    sample_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    records: AllRecords,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """ "Wrong team" (its menu posted to the click's response_url), then a choice in the menu (a
+    response_url of its own), with the question kept in the store: neither URL nor the question is
+    in any log record."""
+    values, slack = flow
+    _use_model(monkeypatch, sample_model_dir)
+    monkeypatch.setenv("STORE_FEEDBACK_QUESTIONS", "true")
+    api_runtime.reset()
+    question = f"who owns refund-{secrets.token_hex(6)}?"
+    value = json.dumps({"q": "slash:trig.1", "team": "PAYMENTS", "v": "v1", "text": question})
+    menu_url = slack.response_url(f"T0001/1234567891/{secrets.token_hex(12)}")
+
+    _post(
+        "/slack/interactions",
+        interaction_body(block_actions(FEEDBACK_WRONG, value, response_url=values.response_url)),
+        FORM,
+        values.signing_secret,
+    )
+    [menu] = slack.wait_for(1, timeout=20)
+    [section] = [block for block in menu.body["blocks"] if block.get("accessory")]
+    _post(
+        "/slack/interactions",
+        menu_choice("DATA", section["block_id"], response_url=menu_url),
+        FORM,
+        values.signing_secret,
+    )
+
+    assert slack.wait_for(2, timeout=20)[-1].body["text"] == "Thanks — noted that Data was the right team."
+    _assert_no_leak(Secrets(values.signing_secret, values.bot_token, menu_url), records, capsys)
+    _assert_no_leak(values, records, capsys)
+    assert records.containing([question]) == []
 
 
 @pytest.mark.parametrize("path", ["/slack/commands", "/slack/events", "/slack/interactions"])

@@ -1,45 +1,66 @@
-"""Clicks on an answer's "That helped" / "Wrong team" buttons, turned into one log line each, and
-the worker job that confirms the click to the user.
+"""Clicks on an answer's "That helped" / "Wrong team" buttons and choices in the "which team was
+right?" menu, turned into one log line each and the worker job that stores and confirms them.
 
-The line (`feedback`, with the verdict, the question id and the team the bot suggested, as
-render.py put them in the button) is the whole record: CloudWatch Logs Insights can join it to the
-worker's `job_done` line by question id (= job id) and count right and wrong answers per team, with
-no datastore to deploy. The click's response_url goes only into the confirmation job (a credential
-there, never logged); the confirmation itself is posted by the worker, off the 3-second ack path.
+What render.py put in the element comes back with the click: a button's value holds the question id,
+the suggested team, the model version and the question as Slack sent it; the menu's block_id holds
+the question id, the suggested team and the version, and the chosen option's value is the team the
+user says was right (or UNKNOWN_TEAM). The `feedback` log line names the verdict and the teams,
+never the question. The worker stores the feedback (`chalicelib.worker.feedback_store`) and
+confirms it; the click's response_url goes only into that job (a credential there, never logged),
+and the question only when the operator keeps questions (STORE_FEEDBACK_QUESTIONS).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
 from chalicelib import logs
-from chalicelib.jobs import Job
-from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG
+from chalicelib.jobs import Job, Verdict
+from chalicelib.slack.render import FEEDBACK_CORRECT, FEEDBACK_RIGHT, FEEDBACK_WRONG, MAX_QUESTION_IN_BUTTON
 from chalicelib.slack.requests import BlockAction, BlockActions
 
 _log = logs.get_logger(__name__)
 
-VERDICTS: dict[str, Literal["right", "wrong"]] = {FEEDBACK_RIGHT: "right", FEEDBACK_WRONG: "wrong"}
+VERDICTS: dict[str, Verdict] = {
+    FEEDBACK_RIGHT: "right",
+    FEEDBACK_WRONG: "wrong",
+    FEEDBACK_CORRECT: "corrected",
+}
 MAX_FIELD_CHARS = 200
-"""Question ids and team labels are short; anything longer is not a value render.py wrote."""
+"""Question ids, team labels and versions are short; anything longer is not a value render.py wrote."""
 
 
 class UnreadableFeedback(ValueError):
-    """A feedback button's value is not what render.py encodes; the message is safe to log."""
+    """A feedback element's value is not what render.py encodes; the message is safe to log."""
+
+
+@dataclass(frozen=True)
+class Clicked:
+    """What a feedback element carried back."""
+
+    question_id: str
+    suggested_team: str
+    model_version: str | None = None
+    question_text: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class Feedback:
-    verdict: Literal["right", "wrong"]
+    verdict: Verdict
     question_id: str
     suggested_team: str
     user_id: str
     team_id: str | None = None
     channel_id: str | None = None
     action_ts: str | None = None
-    """When the button was clicked; identifies the click when the payload has no trigger_id."""
+    """When the element was used; identifies the click when the payload has no trigger_id."""
+    corrected_team: str | None = None
+    """The team the user picked in the menu (verdict "corrected"), or UNKNOWN_TEAM."""
+    model_version: str | None = None
+    question_text: str | None = field(default=None, repr=False)
+    """The question as Slack sent it (from the button); never logged."""
 
     def fields(self) -> dict[str, Any]:
         """The log line's fields (named so none looks like a credential to the log redactor)."""
@@ -47,45 +68,98 @@ class Feedback:
             "verdict": self.verdict,
             "question_id": self.question_id,
             "suggested_team": self.suggested_team,
+            "corrected_team": self.corrected_team,
+            "model_version": self.model_version,
             "user_id": self.user_id,
             "team_id": self.team_id,
             "channel_id": self.channel_id,
         }
 
 
-def read_value(value: str | None) -> tuple[str, str]:
-    """(question id, suggested team) from a button value `{"q": …, "team": …}`."""
-    if not value:
-        raise UnreadableFeedback("the button has no value")
+def read_value(value: str | None) -> Clicked:
+    """What a feedback button carries: `{"q", "team"}`, and since answers carry them `"v"` (the model
+    version) and `"text"` (the question); buttons posted before lack the last two."""
+    data = _json_object(value, "button value")
+    question_id, team = _required(data, "q", "button value"), _required(data, "team", "button value")
+    version = _optional(data, "v", "button value")
+    text = data.get("text")
+    if text is not None and not isinstance(text, str):
+        raise UnreadableFeedback("the button value's text is not a string")
+    if text is not None and len(text) > MAX_QUESTION_IN_BUTTON:
+        raise UnreadableFeedback(
+            f"the button value's text is longer than {MAX_QUESTION_IN_BUTTON} characters"
+        )
+    return Clicked(question_id, team, version, text or None)
+
+
+def read_menu(block_id: str | None) -> Clicked:
+    """What the "which team was right?" menu's block_id carries: `{"q", "team"}` and maybe `"v"`."""
+    data = _json_object(block_id, "menu's block_id")
+    return Clicked(
+        _required(data, "q", "menu's block_id"),
+        _required(data, "team", "menu's block_id"),
+        _optional(data, "v", "menu's block_id"),
+    )
+
+
+def _json_object(raw: str | None, what: str) -> dict[str, Any]:
+    if not raw:
+        raise UnreadableFeedback(f"the {what} is empty")
     try:
-        data = json.loads(value)
+        data = json.loads(raw)
     except json.JSONDecodeError:
-        raise UnreadableFeedback("the button value is not JSON") from None
+        raise UnreadableFeedback(f"the {what} is not JSON") from None
     if not isinstance(data, dict):
-        raise UnreadableFeedback("the button value is not a JSON object")
-    question_id, team = data.get("q"), data.get("team")
-    for name, field in (("q", question_id), ("team", team)):
-        if not isinstance(field, str) or not field.strip():
-            raise UnreadableFeedback(f"the button value has no {name}")
-        if len(field) > MAX_FIELD_CHARS:
-            raise UnreadableFeedback(f"the button value's {name} is longer than {MAX_FIELD_CHARS} characters")
-    return question_id, team
+        raise UnreadableFeedback(f"the {what} is not a JSON object")
+    return data
+
+
+def _required(data: dict[str, Any], name: str, what: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise UnreadableFeedback(f"the {what} has no {name}")
+    return _short(value, name, what)
+
+
+def _optional(data: dict[str, Any], name: str, what: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UnreadableFeedback(f"the {what}'s {name} is not a non-empty string")
+    return _short(value, name, what)
+
+
+def _short(value: str, name: str, what: str) -> str:
+    if len(value) > MAX_FIELD_CHARS:
+        raise UnreadableFeedback(f"the {what}'s {name} is longer than {MAX_FIELD_CHARS} characters")
+    return value
 
 
 def feedback_for(interaction: BlockActions, action: BlockAction) -> Feedback | None:
-    """The feedback one clicked action carries; None for an action that is not a feedback button."""
+    """The feedback one used element carries; None for an element that is not ours."""
     verdict = VERDICTS.get(action.action_id)
     if verdict is None:
         return None
-    question_id, team = read_value(action.value)
+    corrected: str | None = None
+    if verdict == "corrected":
+        clicked = read_menu(action.block_id)
+        if not action.selected_value or not action.selected_value.strip():
+            raise UnreadableFeedback("the menu choice has no selected option")
+        corrected = _short(action.selected_value, "selected option", "menu choice")
+    else:
+        clicked = read_value(action.value)
     return Feedback(
         verdict=verdict,
-        question_id=question_id,
-        suggested_team=team,
+        question_id=clicked.question_id,
+        suggested_team=clicked.suggested_team,
         user_id=interaction.user_id,
         team_id=interaction.team_id,
         channel_id=interaction.channel_id,
         action_ts=action.action_ts,
+        corrected_team=corrected,
+        model_version=clicked.model_version,
+        question_text=clicked.question_text,
     )
 
 
@@ -119,13 +193,17 @@ def record(interaction: BlockActions, **extra: Any) -> list[Feedback]:
 
 
 def confirmation_job(
-    interaction: BlockActions, recorded: list[Feedback], request_id: str | None = None
+    interaction: BlockActions,
+    recorded: list[Feedback],
+    request_id: str | None = None,
+    keep_questions: bool = False,
 ) -> Job | None:
-    """The worker job that thanks the user for the click; None when there is nothing to confirm or
-    nowhere to confirm it (no feedback recorded, or no response_url in the payload).
+    """The worker job that stores the click and confirms it to the user; None when there is nothing
+    to store or nowhere to confirm it (no feedback recorded, or no response_url in the payload).
 
-    A button click is one action; should a payload ever carry several feedback actions, the first
-    is confirmed (one job per click, so its id stays the click's).
+    The question goes into the job only when the operator keeps questions (`keep_questions`). A
+    click is one action; should a payload ever carry several feedback actions, the first is
+    handled (one job per click, so its id stays the click's).
     """
     if not recorded or interaction.response_url is None:
         return None
@@ -140,4 +218,8 @@ def confirmation_job(
         action_ts=first.action_ts,
         team_id=first.team_id,
         request_id=request_id,
+        corrected_team=first.corrected_team,
+        model_version=first.model_version,
+        question_text=first.question_text if keep_questions else None,
+        channel_id=first.channel_id,
     )

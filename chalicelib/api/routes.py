@@ -22,7 +22,14 @@ from chalicelib.api.dispatch import DispatchFailed
 from chalicelib.api.runtime import Runtime, get_runtime
 from chalicelib.config import ConfigError, Secret, SecretUnavailable, load_signing_secret
 from chalicelib.jobs import Job
-from chalicelib.slack.render import MISCONFIGURED_TEXT, SlackMessage, render_ack, render_error, render_usage
+from chalicelib.slack.render import (
+    MISCONFIGURED_TEXT,
+    SlackMessage,
+    render_ack,
+    render_error,
+    render_teams_ack,
+    render_usage,
+)
 from chalicelib.slack.requests import (
     BadRequest,
     BlockActions,
@@ -41,6 +48,8 @@ _log = logs.get_logger(__name__)
 RETRY_NUM_HEADER = "x-slack-retry-num"
 RETRY_REASON_HEADER = "x-slack-retry-reason"
 HELP_WORDS = {"help", "?", "-h", "--help"}
+TEAMS_WORDS = {"teams"}
+"""`/whoknows teams`: the teams the bot knows, listed by the worker (it has the model)."""
 NO_WAY_BACK = (
     "this request's response_url is not one of Slack's addresses, so my answer could not reach you. "
     "If you use a proxy or a test tool, send the response_url Slack gave it."
@@ -135,14 +144,13 @@ def _misconfigured(route: str) -> Reply:
 def _hand_over(
     request: Request, job: Job, handed_event: str, failed_event: str = "dispatch_failed", **fields: Any
 ) -> bool:
-    """Hands `job` to the worker and logs the outcome; False when it failed (logged as an error,
-    except a feedback confirmation's: its click is already logged, the user only misses a "thanks")."""
+    """Hands `job` to the worker and logs the outcome; False when it failed (logged as an error: a
+    question goes unanswered, or a click is not stored and remains only in its `feedback` line)."""
     try:
         with request.timings.measure("dispatch"):
             request.runtime.dispatcher.dispatch(job)
     except DispatchFailed as error:
-        level = logs.warning if job.kind == "feedback" else logs.error
-        level(_log, failed_event, job_id=job.job_id, error=str(error), **fields, **request.timings)
+        logs.error(_log, failed_event, job_id=job.job_id, error=str(error), **fields, **request.timings)
         return False
     logs.info(_log, handed_event, job_id=job.job_id, **fields, **request.timings)
     return True
@@ -167,6 +175,18 @@ def slash_command(request: Request) -> Reply:
     except UnsafeResponseUrl as error:
         logs.warning(_log, "slash_bad_request", reason=error.reason, **timings)
         return Reply.message(render_error(NO_WAY_BACK))
+    if command.text.lower() in TEAMS_WORDS:
+        teams = Job.for_teams(
+            word=command.text.lower(),
+            user_id=command.user_id,
+            response_url=command.response_url,
+            trigger_id=command.trigger_id,
+            team_id=command.team_id,
+            request_id=request.request_id,
+        )
+        if not _hand_over(request, teams, "teams_dispatched"):
+            return Reply.message(render_error("I couldn't start listing the teams; please try again."))
+        return Reply.message(render_teams_ack())
     job = Job.for_slash_command(
         question=command.text,
         user_id=command.user_id,
@@ -234,11 +254,13 @@ def events(request: Request) -> Reply:
 
 @verified("interactions")
 def interactions(request: Request) -> Reply:
-    """Clicks on our messages' buttons (`block_actions`): verified, parsed, logged; always quick.
+    """Clicks on our messages' buttons and menu (`block_actions`): verified, parsed, logged; always
+    quick.
 
-    Slack ignores the body of a 200 here; the user is thanked through the click's response_url by
-    the worker (a `feedback` job), so this route does no I/O beyond handing the job over. The click
-    is recorded by its log line before that, so a failed handover still answers {"ok": true}.
+    Slack ignores the body of a 200 here; the worker (a `feedback` job) stores the click and answers
+    through its response_url ("thanks", or for "Wrong team" the menu asking which team was right),
+    so this route does no I/O beyond handing the job over. The click is logged before that, so a
+    failed handover still answers {"ok": true} and the log line remains.
     """
     timings = request.timings
     try:
@@ -252,12 +274,17 @@ def interactions(request: Request) -> Reply:
         return Reply(200, {"ok": True})
     assert isinstance(interaction, BlockActions)
     recorded = feedback.record(interaction, **timings)
-    job = feedback.confirmation_job(interaction, recorded, request_id=request.request_id)
+    job = feedback.confirmation_job(
+        interaction,
+        recorded,
+        request_id=request.request_id,
+        keep_questions=request.runtime.settings.store_feedback_questions,
+    )
     if job is None:
         return Reply(200, {"ok": True})
     try:
         check_response_url(job.response_url or "", request.runtime.settings.response_url_hosts)
-    except UnsafeResponseUrl as error:  # the click is recorded; only its "thanks" has nowhere to go
+    except UnsafeResponseUrl as error:  # not a click Slack sent: logged above, neither stored nor thanked
         logs.warning(_log, "interaction_bad_request", reason=error.reason, **timings)
         return Reply(200, {"ok": True})
     _hand_over(request, job, "feedback_dispatched", "feedback_dispatch_failed")

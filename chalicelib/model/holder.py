@@ -6,7 +6,10 @@ against its manifest. On Lambda that first load starts in the init phase on a th
 model next waits for that load and gets its outcome, failure included. Warm: nothing, except that
 at most every `refresh_seconds` the pointer is re-read (a conditional GET). A new model replaces the
 current one only after it was downloaded, verified and loaded; a bad new model is logged and retried
-at the next interval, and the good one keeps answering.
+at the next interval, and the good one keeps answering. The team directory published with a model
+(the manifest's `team_directory`) is fetched, verified and parsed with it and swapped in together;
+a pointer that names only a new directory for the same model swaps the directory alone, without
+reopening the model.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from chalicelib import logs
 from chalicelib.model.errors import ModelRejected, ModelStoreError
 from chalicelib.model.manifest import Manifest
 from chalicelib.model.store import ModelStore
+from chalicelib.model.teams import TeamDirectory, TeamDirectoryError
 from chalicelib.text import NORMALIZER_VERSION
 
 if TYPE_CHECKING:
@@ -38,6 +42,8 @@ LOAD_THREAD = "whoknows-model-load"
 class LoadedModel:
     predictor: Predictor
     manifest: Manifest
+    directory: TeamDirectory | None = None
+    """The team directory published with the model; None: the worker falls back to TEAM_DIRECTORY."""
 
     @property
     def version(self) -> str:
@@ -133,6 +139,7 @@ class ModelHolder:
             _log,
             "model_loaded",
             model_version=self._current.version,
+            team_directory_sha256=_short_sha(self._current.manifest),
             cold=True,
             model_load_ms=timings.get("model_load_ms"),
         )
@@ -157,9 +164,13 @@ class ModelHolder:
         try:
             with timings.measure("model_refresh"):
                 wanted = self._read_pointer()
-                if wanted.sha256 == old.sha256 and wanted.version == old.version:
+                same_model = wanted.sha256 == old.sha256 and wanted.version == old.version
+                if same_model and wanted.team_directory == old.team_directory:
                     return
-                candidate = self._load(wanted)
+                if same_model:  # only a new team directory: the open model stays
+                    candidate = LoadedModel(self._current.predictor, wanted, self._directory(wanted))
+                else:
+                    candidate = self._load(wanted)
         except Exception as error:  # anything: the good model must keep answering
             logs.warning(
                 _log,
@@ -176,6 +187,7 @@ class ModelHolder:
             "model_swapped",
             previous_version=old.version,
             model_version=candidate.version,
+            team_directory_sha256=_short_sha(candidate.manifest),
             model_refresh_ms=timings.get("model_refresh_ms"),
         )
 
@@ -192,4 +204,19 @@ class ModelHolder:
                 f"model {manifest.version} labels {sorted(predictor.labels)} differ from its manifest's "
                 f"{sorted(manifest.labels)}"
             )
-        return LoadedModel(predictor=predictor, manifest=manifest)
+        return LoadedModel(predictor=predictor, manifest=manifest, directory=self._directory(manifest))
+
+    def _directory(self, manifest: Manifest) -> TeamDirectory | None:
+        """The manifest's team directory, verified (ModelCorrupt) and valid (ModelRejected)."""
+        raw = self._store.fetch_directory(manifest)
+        if raw is None:
+            return None
+        assert manifest.team_directory is not None
+        try:
+            return TeamDirectory.parse(raw, manifest.team_directory.path)
+        except TeamDirectoryError as error:
+            raise ModelRejected(f"model {manifest.version}'s team directory is invalid: {error}") from None
+
+
+def _short_sha(manifest: Manifest) -> str | None:
+    return manifest.team_directory.sha256[:12] if manifest.team_directory else None

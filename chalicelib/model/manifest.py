@@ -1,7 +1,9 @@
 """The manifest that travels next to `model.onnx`: what the worker trusts before loading a model.
 
 Written by the export pipeline, read by the worker. Only the fields the worker acts on are typed;
-the rest (metrics, training data summary, library versions) is kept verbatim in `extra`.
+the rest (metrics, training data summary, library versions) is kept verbatim in `extra`. A published
+manifest may name the team directory published with the model (`team_directory`: its path beside
+the manifest, sha256 and size), which the worker verifies and swaps in together with the model.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,22 @@ MANIFEST_FORMAT = 1
 MANIFEST_NAME = "manifest.json"
 MODEL_NAME = "model.onnx"
 """The model file's name beside its manifest, in a training folder and in a published version."""
+MAX_DIRECTORY_BYTES = 1 << 20
+"""A team directory is a few kilobytes; anything past a megabyte is not one."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class DirectoryRef:
+    """The team directory published with a model: where it is (relative to the manifest) and what
+    its bytes must hash to."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "size_bytes": self.size_bytes}
 
 
 class ManifestError(ValueError):
@@ -33,6 +50,8 @@ class Manifest:
     labels: tuple[str, ...]
     normalizer_version: str
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    team_directory: DirectoryRef | None = None
+    """The directory published with the model; None: the worker uses TEAM_DIRECTORY."""
 
     @property
     def confidence_threshold(self) -> float | None:
@@ -45,6 +64,7 @@ class Manifest:
         return None
 
     def to_dict(self) -> dict[str, Any]:
+        directory = {"team_directory": self.team_directory.to_dict()} if self.team_directory else {}
         return {
             "format": MANIFEST_FORMAT,
             "version": self.version,
@@ -53,6 +73,7 @@ class Manifest:
             "size_bytes": self.size_bytes,
             "labels": list(self.labels),
             "normalizer_version": self.normalizer_version,
+            **directory,
             **self.extra,
         }
 
@@ -60,15 +81,18 @@ class Manifest:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
 
     def with_model_path(self, model_path: str) -> Manifest:
-        return Manifest(
-            self.version,
-            model_path,
-            self.sha256,
-            self.size_bytes,
-            self.labels,
-            self.normalizer_version,
-            self.extra,
-        )
+        return replace(self, model_path=model_path)
+
+    def with_team_directory(self, team_directory: DirectoryRef | None) -> Manifest:
+        return replace(self, team_directory=team_directory)
+
+    def under(self, folder: str) -> Manifest:
+        """This manifest as read from `folder`'s parent: its paths prefixed with `folder/` (the
+        pointer names a version's files as `versions/<version>/…`)."""
+        directory = self.team_directory
+        if directory is not None:
+            directory = replace(directory, path=f"{folder}/{directory.path}")
+        return replace(self, model_path=f"{folder}/{self.model_path}", team_directory=directory)
 
 
 def parse_manifest(raw: bytes | str) -> Manifest:
@@ -86,7 +110,7 @@ def parse_manifest(raw: bytes | str) -> Manifest:
             raise ManifestError(f"manifest field {key!r} must be a non-empty string")
     if not _SHA256.fullmatch(data["sha256"]):
         raise ManifestError("manifest field 'sha256' must be 64 lowercase hex digits")
-    if ".." in data["model_path"].split("/") or data["model_path"].startswith("/"):
+    if not _relative(data["model_path"]):
         raise ManifestError("manifest field 'model_path' must be a relative path inside the model location")
     size = data.get("size_bytes")
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
@@ -99,7 +123,16 @@ def parse_manifest(raw: bytes | str) -> Manifest:
         or len(set(labels)) != len(labels)
     ):
         raise ManifestError("manifest field 'labels' must list at least two distinct team names")
-    known = {"format", "version", "model_path", "sha256", "size_bytes", "labels", "normalizer_version"}
+    known = {
+        "format",
+        "version",
+        "model_path",
+        "sha256",
+        "size_bytes",
+        "labels",
+        "normalizer_version",
+        "team_directory",
+    }
     return Manifest(
         version=data["version"],
         model_path=data["model_path"],
@@ -108,7 +141,28 @@ def parse_manifest(raw: bytes | str) -> Manifest:
         labels=tuple(labels),
         normalizer_version=data["normalizer_version"],
         extra={k: v for k, v in data.items() if k not in known},
+        team_directory=_directory_ref(data.get("team_directory")),
     )
+
+
+def _directory_ref(value: Any) -> DirectoryRef | None:
+    if value is None:
+        return None
+    where = "manifest field 'team_directory'"
+    if not isinstance(value, dict):
+        raise ManifestError(f"{where} must be an object with path, sha256 and size_bytes")
+    path, digest, size = value.get("path"), value.get("sha256"), value.get("size_bytes")
+    if not isinstance(path, str) or not path or not _relative(path):
+        raise ManifestError(f"{where} path must be a relative path inside the model location")
+    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+        raise ManifestError(f"{where} sha256 must be 64 lowercase hex digits")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_DIRECTORY_BYTES:
+        raise ManifestError(f"{where} size_bytes must be a whole number from 1 to {MAX_DIRECTORY_BYTES}")
+    return DirectoryRef(path, digest, size)
+
+
+def _relative(path: str) -> bool:
+    return ".." not in path.split("/") and not path.startswith("/")
 
 
 def file_sha256(path: Path) -> str:

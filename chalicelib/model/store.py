@@ -3,6 +3,8 @@
 A warm worker asks `read_manifest()` on every job; it must cost one conditional request when nothing
 changed, so the ETag of the pointer is remembered. `fetch_model()` returns a local file whose sha256
 has been checked, cached in /tmp by content hash so a new container or a rollback costs no download.
+`fetch_directory()` returns the bytes of the team directory published with the model, checked the
+same way (a few kilobytes: read whenever the manifest names a new one, not cached).
 
 botocore is imported only when an s3:// URI is used: a folder needs nothing beyond the standard
 library (local mode, `export ask`).
@@ -81,7 +83,10 @@ def translate_s3_error(error: Exception, uri: str) -> ModelStoreError:
 
 class _Source(Protocol):
     def read_pointer(self, tag: str | None) -> tuple[bytes, str] | None: ...
-    def model_chunks(self, model_path: str) -> Iterator[bytes]: ...
+    def model_chunks(self, model_path: str) -> Iterator[bytes]:
+        """The bytes of a file of the model (the model, its team directory), in chunks."""
+        ...
+
     def describe(self, path: str) -> str: ...
 
 
@@ -139,7 +144,7 @@ class _FileSource:
             with (self._root / model_path).open("rb") as source:
                 yield from iter(lambda: source.read(_CHUNK), b"")
         except FileNotFoundError:
-            raise ModelNotFound(f"no model file: {self.describe(model_path)}") from None
+            raise ModelNotFound(f"no such file: {self.describe(model_path)}") from None
         except OSError as error:
             raise ModelUnreachable(f"cannot read {self.describe(model_path)}: {error.strerror}") from None
 
@@ -206,6 +211,26 @@ class ModelStore:
             ) from None
         self._tag = tag  # only once parsed, so a broken pointer is re-read rather than skipped
         return manifest
+
+    def fetch_directory(self, manifest: Manifest) -> bytes | None:
+        """The team directory published with the manifest's model, verified against its size and
+        sha256; None when the manifest names none. Raises ModelCorrupt on a mismatch."""
+        ref = manifest.team_directory
+        if ref is None:
+            return None
+        data = bytearray()
+        for chunk in self._source.model_chunks(ref.path):
+            data += chunk
+            if len(data) > ref.size_bytes:
+                break
+        where = self._source.describe(ref.path)
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) != ref.size_bytes or digest != ref.sha256:
+            raise ModelCorrupt(
+                f"team directory at {where} has {len(data)} bytes and sha256 {digest[:12]}…, "
+                f"manifest says {ref.size_bytes} bytes and {ref.sha256[:12]}…"
+            )
+        return bytes(data)
 
     def fetch_model(self, manifest: Manifest) -> Path:
         """A local copy of the manifest's model, verified against its size and sha256."""

@@ -1,7 +1,8 @@
 """The team directory: how to reach the team behind each label the model predicts.
 
 The model only knows labels such as "PAYMENTS"; people need a name, a channel and a group to
-mention. The directory is a small JSON file kept beside the model:
+mention. The directory is a small JSON file published beside the model (`export publish --teams`;
+the worker reads it with the model) or named by TEAM_DIRECTORY:
 
     {"teams": {"PAYMENTS": {"display_name": "Payments", "channel": "#payments-help",
                             "user_group": "S0PAYMENTS1", "description": "Billing and refunds."}}}
@@ -53,22 +54,29 @@ class TeamDirectory:
     def load(cls, path: Path) -> TeamDirectory:
         """Reads and validates a directory file; raises TeamDirectoryError on any problem."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            raw = Path(path).read_bytes()
         except FileNotFoundError:
             raise TeamDirectoryError(f"{path}: team directory file does not exist") from None
-        except UnicodeDecodeError:
-            raise TeamDirectoryError(f"{path}: team directory is not UTF-8 text") from None
         except OSError as error:
             raise TeamDirectoryError(f"{path}: cannot read team directory ({error.strerror})") from None
+        return cls.parse(raw, str(path))
+
+    @classmethod
+    def parse(cls, raw: bytes, where: str) -> TeamDirectory:
+        """Validates a directory's bytes (`where` names them in errors); raises TeamDirectoryError."""
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TeamDirectoryError(f"{where}: team directory is not UTF-8 text") from None
         try:
             data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
         except json.JSONDecodeError as error:
             raise TeamDirectoryError(
-                f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+                f"{where}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
             ) from None
         except _DuplicateKeyError as error:
-            raise TeamDirectoryError(f"{path}: key {error.key!r} appears more than once") from None
-        return cls(_parse_teams(data, path))
+            raise TeamDirectoryError(f"{where}: key {error.key!r} appears more than once") from None
+        return cls(_parse_teams(data, where))
 
     def lookup(self, label: str) -> Team:
         """The team for a label, or a stand-in named after the label so an answer is never lost."""
@@ -114,7 +122,7 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _parse_teams(data: Any, path: Path) -> dict[str, Team]:
+def _parse_teams(data: Any, path: str) -> dict[str, Team]:
     shape = (
         '{"teams": {"LABEL": {"display_name": ..., "channel": ..., "user_group": ..., "description": ...}}}'
     )
@@ -130,7 +138,7 @@ def _parse_teams(data: Any, path: Path) -> dict[str, Team]:
     return teams
 
 
-def _parse_team(label: str, entry: Any, path: Path) -> Team:
+def _parse_team(label: str, entry: Any, path: str) -> Team:
     where = f"{path}: team {label!r}"
     if not isinstance(entry, dict):
         raise TeamDirectoryError(f"{where} must be an object with fields {', '.join(_FIELDS)}")

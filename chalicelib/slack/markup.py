@@ -70,6 +70,15 @@ def to_mrkdwn(text: str, limit: int, max_raw: int = DEFAULT_MAX_RAW_CHARS) -> st
     return _cut(pieces, limit - 1, max_raw - 1).rstrip() + "…"
 
 
+def cut_raw(text: str, limit: int) -> str:
+    """Slack's text as it came, cut to at most `limit` characters without splitting an entity or a
+    markup token (so it reads back as the person typed its beginning); no `…` is added."""
+    if len(text) <= limit:
+        return text
+    pieces = [(match.group(0), len(match.group(0))) for match in _TOKENS.finditer(text)]
+    return _cut(pieces, limit, limit)
+
+
 def _cut(pieces: list[tuple[str, int]], visible_budget: int, raw_budget: int) -> str:
     """The longest prefix within both budgets; only plain-text runs are cut inside."""
     out: list[str] = []

@@ -82,12 +82,14 @@ class IgnoredEnvelope:
 
 @dataclass(frozen=True)
 class BlockAction:
-    """One clicked element of a `block_actions` payload (a button: `value` is what we put in it)."""
+    """One clicked element of a `block_actions` payload: a button (`value` is what we put in it) or
+    a select menu (`selected_value` is the chosen option's value; its `block_id` what we put there)."""
 
     action_id: str
     value: str | None = None
     block_id: str | None = None
     action_ts: str | None = None
+    selected_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,11 +238,15 @@ def parse_interaction(body: bytes) -> BlockActions | IgnoredInteraction:
 def _block_action(action: Any) -> BlockAction:
     if not isinstance(action, dict):
         raise BadRequest("each block action must be a JSON object")
+    selected = action.get("selected_option")
+    if selected is not None and not isinstance(selected, dict):
+        raise BadRequest("field selected_option must be an object")
     return BlockAction(
         action_id=_required_str(action, "action_id", "block action"),
         value=_optional_str(action, "value"),
         block_id=_optional_str(action, "block_id"),
         action_ts=_optional_str(action, "action_ts"),
+        selected_value=_optional_str(selected, "value") if selected is not None else None,
     )
 
 

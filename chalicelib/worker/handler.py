@@ -60,7 +60,7 @@ def run_job(payload: Any, request_id: str | None = None, context: Any = None) ->
 
 def _tell_misconfigured(job: Job) -> None:
     """Best effort with Slack's hosts only: the settings that would widen them are what is broken."""
-    if job.kind != "slash" or job.response_url is None:
+    if job.kind not in ("slash", "teams") or job.response_url is None:
         return
     from chalicelib.slack.post import PostFailed, post_to_response_url
 

@@ -1,21 +1,25 @@
-"""One job's work: compose the answer (or the feedback "thanks"), post it, exactly once.
+"""One job's work: compose the answer (or store a feedback click and confirm it, or list the teams),
+post it, exactly once.
 
 Whatever fails (no model, a corrupt model, a rejected job) the user is told so in a sentence, and the
 cause is logged with the request id. When posting itself fails the failure is logged and raised
 (DeliveryFailed), so Lambda retries the async invocation (twice) and then hands it to the on-failure
 destination. A job already answered, or being answered, is not answered again
 (`chalicelib.worker.idempotency`): within the container by default, across containers when
-IDEMPOTENCY_TABLE names a DynamoDB table.
+IDEMPOTENCY_TABLE names a DynamoDB table. A feedback click is stored before it is confirmed; a store
+that cannot be written fails the job like a failed post (DeliveryFailed), so the click is retried
+and finally kept in the dead-letter queue, never dropped.
 """
 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import logs
 from chalicelib.config import DEFAULT_CONFIDENCE_THRESHOLD, Settings
-from chalicelib.jobs import Job
+from chalicelib.jobs import UNKNOWN_TEAM, Job
 from chalicelib.model.answer import answer_question
 from chalicelib.model.errors import (
     ModelCorrupt,
@@ -32,9 +36,18 @@ from chalicelib.slack.render import (
     RankedTeam,
     SlackMessage,
     render_answer,
+    render_correction_menu,
+    render_correction_thanks,
     render_error,
     render_feedback_thanks,
+    render_teams,
     render_unknown_words,
+)
+from chalicelib.worker.feedback_store import (
+    FeedbackNotStored,
+    FeedbackRecord,
+    FeedbackStore,
+    feedback_store_from_settings,
 )
 from chalicelib.worker.idempotency import DUPLICATE, AnswerOnce, LedgerUnavailable, answer_once_from_settings
 
@@ -74,13 +87,15 @@ class Worker:
         holder: ModelHolder,
         directory: TeamDirectory,
         once: AnswerOnce | None = None,
+        feedback: FeedbackStore | None = None,
     ) -> None:
         self.settings = settings
         self.holder = holder
         self.directory = directory
         self.once = once or answer_once_from_settings(settings)
+        self.feedback = feedback or feedback_store_from_settings(settings)
         self._web_client: Any = None
-        self._checked_version: str | None = None
+        self._checked: tuple[str, TeamDirectory] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -113,6 +128,9 @@ class Worker:
             message, outcome = self._compose(job, timings, fields)
             with timings.measure("post"):
                 self._deliver(job, message)
+        except FeedbackNotStored as error:
+            logs.error(_log, "feedback_store_failed", error=str(error), **fields, **timings)
+            raise DeliveryFailed(str(error)) from error
         except Exception as error:
             logs.error(_log, "job_post_failed", error=logs.error_text(error), **fields, **timings)
             raise DeliveryFailed(str(error)) from error
@@ -121,23 +139,31 @@ class Worker:
 
     def _compose(self, job: Job, timings: logs.Timings, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
         if job.kind == "feedback":
-            return self._confirm_feedback(job, fields)
+            return self._store_feedback(job, timings, fields)
+        if job.kind == "teams":
+            return self._list_teams(timings, fields)
         try:
             model = self.holder.get(timings)
         except Exception as error:
             logs.error(_log, "model_unavailable", error=logs.error_text(error), **fields, **timings)
             return render_error(user_message_for(error)), "failed_answered"
         fields["model_version"] = model.version
-        self._check_directory(model.predictor.labels, model.version)
+        directory = self._directory_for(model)
+        self._check_directory(directory, model.predictor.labels, model.version)
         try:
             with timings.measure("predict"):
                 answer = answer_question(model.predictor, job.question, self.confidence_threshold(model))
             if answer.kind == "unknown_words":
                 message = render_unknown_words(job.question)
             else:
-                teams = [self._ranked(guess.label, guess.probability) for guess in answer.guesses]
+                teams = [self._ranked(directory, guess.label, guess.probability) for guess in answer.guesses]
                 message = render_answer(
-                    job.question, teams, answer.threshold, question_id=job.job_id, reasons=answer.because
+                    job.question,
+                    teams,
+                    answer.threshold,
+                    question_id=job.job_id,
+                    reasons=answer.because,
+                    model_version=model.version,
                 )
         except Exception as error:
             logs.error(_log, "predict_failed", exc_info=True, error=logs.error_text(error), **fields)
@@ -155,15 +181,78 @@ class Worker:
         chosen = model.manifest.confidence_threshold
         return chosen if chosen is not None else DEFAULT_CONFIDENCE_THRESHOLD
 
-    def _confirm_feedback(self, job: Job, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
-        """No model: the click already says which team; the directory gives the name the user saw."""
+    def _store_feedback(
+        self, job: Job, timings: logs.Timings, fields: dict[str, Any]
+    ) -> tuple[SlackMessage, str]:
+        """Stores the click (raising FeedbackNotStored when it cannot), then confirms it: "thanks",
+        or for "Wrong team" the menu asking which team was right. Names come from the directory
+        that travels with the current model; without a model the configured one is used, and
+        "Wrong team" is thanked without a menu (there is no list of teams to offer)."""
         assert job.verdict is not None and job.suggested_team is not None
-        fields.update(verdict=job.verdict, question_id=job.question, suggested_team=job.suggested_team)
-        team = self.directory.lookup(job.suggested_team)
-        return render_feedback_thanks(job.verdict, team.display_name or team.label), "answered"
+        fields.update(
+            verdict=job.verdict,
+            question_id=job.question,
+            suggested_team=job.suggested_team,
+            corrected_team=job.corrected_team,
+            model_version=job.model_version,
+        )
+        record = FeedbackRecord.from_job(job, datetime.now(UTC), self.settings.store_feedback_questions)
+        with timings.measure("store"):
+            fields["stored"] = self.feedback.save(record)
+        model = self._model_if_available(timings, fields)
+        directory = self._directory_for(model)
+        suggested = directory.lookup(job.suggested_team)
+        if job.verdict == "right":
+            return render_feedback_thanks("right", suggested.display_name), "answered"
+        if job.verdict == "corrected":
+            assert job.corrected_team is not None
+            corrected = (
+                None
+                if job.corrected_team == UNKNOWN_TEAM
+                else directory.lookup(job.corrected_team).display_name
+            )
+            return render_correction_thanks(corrected, suggested.display_name), "answered"
+        if model is None:
+            return render_feedback_thanks("wrong", suggested.display_name), "answered"
+        teams = [directory.lookup(label) for label in model.manifest.labels]
+        menu = render_correction_menu(job.question, suggested, job.model_version, teams)
+        if menu is None:
+            logs.warning(_log, "feedback_menu_unavailable", reason="context_too_long", **fields)
+            return render_feedback_thanks("wrong", suggested.display_name), "answered"
+        if menu.left_out:
+            logs.warning(_log, "feedback_menu_truncated", left_out=menu.left_out, **fields)
+        return menu.message, "answered"
 
-    def _ranked(self, label: str, probability: float) -> RankedTeam:
-        team = self.directory.lookup(label)
+    def _list_teams(self, timings: logs.Timings, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
+        """`/whoknows teams`: the current model's teams, named and reached through its directory."""
+        try:
+            model = self.holder.get(timings)
+        except Exception as error:
+            logs.error(_log, "model_unavailable", error=logs.error_text(error), **fields, **timings)
+            return render_error(user_message_for(error)), "failed_answered"
+        fields["model_version"] = model.version
+        directory = self._directory_for(model)
+        teams = [directory.lookup(label) for label in model.manifest.labels]
+        fields["teams"] = len(teams)
+        return render_teams(teams, model.version), "answered"
+
+    def _model_if_available(self, timings: logs.Timings, fields: dict[str, Any]) -> LoadedModel | None:
+        """The current model for names and the menu; a feedback click is stored and confirmed
+        without one (logged as a warning, not as model_unavailable: nobody's answer was lost)."""
+        try:
+            return self.holder.get(timings)
+        except Exception as error:
+            logs.warning(_log, "feedback_without_model", error=logs.error_text(error), **fields)
+            return None
+
+    def _directory_for(self, model: LoadedModel | None) -> TeamDirectory:
+        """The team directory in effect: the one published with the model, else TEAM_DIRECTORY's."""
+        if model is not None and model.directory is not None:
+            return model.directory
+        return self.directory
+
+    def _ranked(self, directory: TeamDirectory, label: str, probability: float) -> RankedTeam:
+        team = directory.lookup(label)
         return RankedTeam(
             label=label,
             probability=min(1.0, max(0.0, probability)),
@@ -172,18 +261,27 @@ class Worker:
             user_group=team.user_group,
         )
 
-    def _check_directory(self, labels: tuple[str, ...], version: str) -> None:
-        """Once per model version: mismatches are warnings for the publisher, never failures."""
-        if self._checked_version == version:
+    def _check_directory(self, directory: TeamDirectory, labels: tuple[str, ...], version: str) -> None:
+        """Once per model version and directory: gaps are warnings for the publisher, never failures."""
+        checked = self._checked
+        if checked is not None and checked[0] == version and checked[1] is directory:
             return
-        self._checked_version = version
-        for problem in self.directory.problems(labels):
+        self._checked = (version, directory)
+        if not directory.teams:
+            logs.warning(
+                _log,
+                "team_directory_missing",
+                model_version=version,
+                hint="publish the model with --teams (or set TEAM_DIRECTORY) to show channels and groups",
+            )
+            return
+        for problem in directory.problems(labels):
             logs.warning(_log, "team_directory_mismatch", model_version=version, problem=problem)
 
     def _deliver(self, job: Job, message: SlackMessage) -> None:
         from chalicelib.slack.post import post_in_thread, post_to_response_url
 
-        if job.kind in ("slash", "feedback"):
+        if job.kind in ("slash", "feedback", "teams"):
             assert job.response_url is not None
             post_to_response_url(job.response_url, message, self.settings.response_url_hosts)
         else:
@@ -202,9 +300,10 @@ class Worker:
 
 
 def load_directory(settings: Settings) -> TeamDirectory:
-    """The configured directory; an unreadable one is logged and answers fall back to bare labels."""
+    """TEAM_DIRECTORY's directory, for models published without one (none set: empty, and a model
+    without a directory is warned about when it answers); an unreadable one is logged and answers
+    fall back to bare labels."""
     if settings.team_directory is None:
-        logs.warning(_log, "team_directory_missing", hint="set TEAM_DIRECTORY to show channels and groups")
         return TeamDirectory.empty()
     try:
         return TeamDirectory.load(settings.team_directory)

@@ -10,8 +10,8 @@ does with the function's own role (PLATFORM), must equal what each role is grant
 - deploy/merge-template.json: the roles CloudFormation creates (chalice package's generated roles
   are replaced by these lists when the template is merged; lists are not merged, they are replaced);
 - .chalice/policy-<stage>-<function>.json: what `chalice deploy` would attach instead, with neither
-  the idempotency table nor the dead-letter queue (those exist only in the CloudFormation stack), so
-  neither DynamoDB nor SQS may be granted there.
+  the DynamoDB tables (idempotency, feedback) nor the dead-letter queue (those exist only in the
+  CloudFormation stack), so neither DynamoDB nor SQS may be granted there.
 
 No statement may use "*" as an action or a resource, nor NotAction/NotResource. AWS requires a "*"
 resource for some actions (e.g. xray:PutTraceSegments, cloudwatch:PutMetricData); none are used, so
@@ -59,7 +59,12 @@ CALLS: dict[tuple[str, str, str], Call] = {
     ("chalicelib/worker/idempotency.py", "dynamodb", "delete_item"): Call(
         "dynamodb:DeleteItem", frozenset({WORKER}), "IDEMPOTENCY_TABLE"
     ),
+    ("chalicelib/worker/feedback_store.py", "dynamodb", "update_item"): Call(
+        "dynamodb:UpdateItem", frozenset({WORKER}), "FEEDBACK_TABLE"
+    ),
 }
+TABLES = {"IDEMPOTENCY_TABLE": "IdempotencyTable", "FEEDBACK_TABLE": "FeedbackTable"}
+"""The setting naming each DynamoDB table, and the template resource it names."""
 PLATFORM: dict[str, tuple[frozenset[str], str | None, str]] = {
     # action: (functions, only where this template resource exists, why)
     "logs:CreateLogGroup": (frozenset({API, WORKER}), None, "the runtime writes the function's logs"),
@@ -255,7 +260,7 @@ def test_chalice_policy_files_grant_exactly_what_each_function_calls() -> None:
         )
 
 
-def test_the_idempotency_table_is_the_workers_only_and_its_calls_are_on_it_alone() -> None:
+def test_the_idempotency_table_is_the_workers_only() -> None:
     template = json.loads(TEMPLATE.read_text())
     worker_env = template["Resources"]["Worker"]["Properties"]["Environment"]["Variables"]
     table = template["Resources"]["IdempotencyTable"]
@@ -265,10 +270,59 @@ def test_the_idempotency_table_is_the_workers_only_and_its_calls_are_on_it_alone
     assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
-    for grant in template_policies()[WORKER]:
-        if grant.action.startswith("dynamodb:"):
-            assert grant.resource == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
     assert not [grant for grant in template_policies()[API] if grant.action.startswith("dynamodb:")]
+
+
+def test_each_tables_calls_are_granted_on_that_table_alone() -> None:
+    """The ledger's three writes on the idempotency table, the feedback store's one on its own."""
+    granted = {
+        (grant.action, json.dumps(grant.resource))
+        for grant in template_policies()[WORKER]
+        if grant.action.startswith("dynamodb:")
+    }
+    wanted = {
+        (call.action, json.dumps({"Fn::GetAtt": [TABLES[call.when], "Arn"]}))
+        for call in CALLS.values()
+        if call.action.startswith("dynamodb:") and call.when is not None
+    }
+
+    assert granted == wanted
+    assert ("dynamodb:UpdateItem", json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})) in granted
+
+
+def test_the_feedback_table_is_the_workers_kept_for_the_retention_period_and_recoverable() -> None:
+    from chalicelib.config import DEFAULT_FEEDBACK_RETENTION_DAYS
+    from chalicelib.worker.feedback_store import EXPIRES_AT, QUESTION_ID, USER_ID
+
+    template = json.loads(TEMPLATE.read_text())
+    resources, parameters = template["Resources"], template["Parameters"]
+    worker_env = resources["Worker"]["Properties"]["Environment"]["Variables"]
+    table = resources["FeedbackTable"]
+    properties = table["Properties"]
+
+    assert worker_env["FEEDBACK_TABLE"] == {"Ref": "FeedbackTable"}
+    assert worker_env["FEEDBACK_RETENTION_DAYS"] == {"Ref": "FeedbackRetentionDays"}
+    assert "FEEDBACK_TABLE" not in _template_settings(API)  # the API function never writes feedback
+    assert properties["TableName"] == {"Fn::Sub": "whoknows-${Stage}-feedback"}
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [
+        {"AttributeName": QUESTION_ID, "KeyType": "HASH"},
+        {"AttributeName": USER_ID, "KeyType": "RANGE"},
+    ]
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": EXPIRES_AT, "Enabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"  # feedback outlives a stack
+    assert parameters["FeedbackRetentionDays"]["Default"] == DEFAULT_FEEDBACK_RETENTION_DAYS == 365
+
+
+def test_questions_are_kept_only_when_the_operator_says_so_and_both_functions_agree() -> None:
+    template = json.loads(TEMPLATE.read_text())
+    resources = template["Resources"]
+
+    assert template["Parameters"]["StoreFeedbackQuestions"]["Default"] == "false"
+    for function in TEMPLATE_FUNCTIONS.values():
+        variables = resources[function]["Properties"]["Environment"]["Variables"]
+        assert variables["STORE_FEEDBACK_QUESTIONS"] == {"Ref": "StoreFeedbackQuestions"}
 
 
 def test_the_records_key_and_expiry_attributes_are_the_tables() -> None:

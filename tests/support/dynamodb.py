@@ -1,8 +1,8 @@
-"""A real DynamoDB API (the session's moto server) holding the idempotency table as deployed.
+"""A real DynamoDB API (the session's moto server) holding the tables as deployed.
 
-`idempotency_table` creates a fresh table per test with the key and TTL of deploy/merge-template.json
-(read from it, so the tests and the deployed table cannot drift apart), points boto3's DynamoDB
-clients at the server, and yields a `Table` to inspect what the ledger wrote.
+`idempotency_table` and `feedback_table` each create a fresh table per test with the keys and TTL of
+deploy/merge-template.json (read from it, so the tests and the deployed tables cannot drift apart),
+point boto3's DynamoDB clients at the server, and return a `Table` to inspect what was written.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from tests.support.aws import REGION, apply_fake_aws_env
 MERGE_TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "merge-template.json"
 
 
-def deployed_table_properties() -> dict[str, Any]:
-    """The idempotency table's key schema, attributes and TTL as the merge template declares them."""
+def deployed_table_properties(resource: str = "IdempotencyTable") -> dict[str, Any]:
+    """A table's key schema, attributes and TTL as the merge template declares them."""
     resources = json.loads(MERGE_TEMPLATE.read_text())["Resources"]
-    return resources["IdempotencyTable"]["Properties"]
+    return resources[resource]["Properties"]
 
 
 @dataclass
@@ -66,8 +66,8 @@ def _plain(value: Any) -> Any:
     return int(value) if isinstance(value, Decimal) else value
 
 
-def create_table(client: Any, name: str) -> None:
-    properties = deployed_table_properties()
+def create_table(client: Any, name: str, resource: str = "IdempotencyTable") -> None:
+    properties = deployed_table_properties(resource)
     client.create_table(
         TableName=name,
         BillingMode=properties["BillingMode"],
@@ -88,4 +88,17 @@ def idempotency_table(
     client = boto3.client("dynamodb", endpoint_url=moto_server, region_name=REGION)
     name = f"whoknows-test-idempotency-{uuid.uuid4().hex[:12]}"
     create_table(client, name)
+    return Table(client, name, moto_server)
+
+
+@pytest.fixture
+def feedback_table(
+    moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Table:
+    apply_fake_aws_env(
+        monkeypatch, tmp_path_factory.mktemp("aws") / "absent", dynamodb=moto_server, s3=moto_server
+    )
+    client = boto3.client("dynamodb", endpoint_url=moto_server, region_name=REGION)
+    name = f"whoknows-test-feedback-{uuid.uuid4().hex[:12]}"
+    create_table(client, name, "FeedbackTable")
     return Table(client, name, moto_server)

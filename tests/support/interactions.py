@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.slack.render import FEEDBACK_RIGHT
+from chalicelib.slack.render import FEEDBACK_CORRECT, FEEDBACK_RIGHT
 
 RESPONSE_URL = "https://hooks.slack.com/actions/T0001/1234567890/interactionsecretpart"
 """A click's response_url: a credential like a slash command's, so tests assert it is never logged."""
@@ -60,3 +60,31 @@ def click_body(
     action_id: str = FEEDBACK_RIGHT, value: str | None = FEEDBACK_VALUE, **overrides: Any
 ) -> bytes:
     return interaction_body(block_actions(action_id, value, **overrides))
+
+
+def menu_choice(value: str | None, block_id: str, **overrides: Any) -> bytes:
+    """A choice in our "which team was right?" menu, shaped as Slack sends a static_select's
+    block_actions (tests/fixtures/slack_requests/interactions.json `block_actions_static_select`):
+    `selected_option` instead of `value`, the menu's own click ids, the ephemeral menu message."""
+    action: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": FEEDBACK_CORRECT,
+        "block_id": block_id,
+        "placeholder": {"type": "plain_text", "text": "Choose the right team", "emoji": True},
+        "action_ts": "1700000009.000300",
+    }
+    if value is not None:
+        action["selected_option"] = {
+            "text": {"type": "plain_text", "text": value, "emoji": True},
+            "value": value,
+        }
+    payload = block_actions(
+        trigger_id="1234.5678.select",
+        response_url=RESPONSE_URL.replace("interactionsecretpart", "menusecretpart"),
+        actions=[action],
+        state={"values": {block_id: {FEEDBACK_CORRECT: {"type": "static_select", "selected_option": None}}}},
+    )
+    if value is not None:
+        payload["state"]["values"][block_id][FEEDBACK_CORRECT]["selected_option"] = action["selected_option"]
+    payload.update(overrides)
+    return interaction_body(payload)

@@ -14,7 +14,7 @@ import pytest
 from chalicelib.api.dispatch import DispatchFailed, LambdaDispatcher, LocalDispatcher
 from chalicelib.api.runtime import Runtime
 from chalicelib.config import parse_settings
-from chalicelib.jobs import InvalidJob, Job
+from chalicelib.jobs import UNKNOWN_TEAM, InvalidJob, Job
 from scripts.local_server import free_port
 from tests.support.aws import apply_fake_aws_env
 from tests.support.lambda_standin import TEST_WORKER, LambdaStandIn, RecordingLambdaStandIn
@@ -44,14 +44,66 @@ def _feedback(trigger_id: str | None = "1234.5678.abcdef", action_ts: str | None
     )
 
 
+def _correction(team: str = "DATA") -> Job:
+    return Job.for_feedback(
+        verdict="corrected",
+        question_id="slash:t.1",
+        suggested_team="PAYMENTS",
+        corrected_team=team,
+        model_version="v7",
+        user_id="U1",
+        response_url="https://hooks.slack.com/actions/T/2/secret",
+        trigger_id="1234.5678.select",
+        team_id="T1",
+        channel_id="C1",
+    )
+
+
+def _teams(trigger_id: str | None = "t.2") -> Job:
+    return Job.for_teams(
+        word="teams",
+        user_id="U1",
+        response_url="https://hooks.slack.com/commands/T/3/secret",
+        trigger_id=trigger_id,
+        team_id="T1",
+    )
+
+
 def test_job_round_trips_through_json() -> None:
     job = _slash()
     message = Job.for_message(
         question="who?", user_id="U1", channel="D1", ts="1.2", thread_ts="1.2", team_id="T1"
     )
 
-    for original in (job, message, _feedback()):
+    for original in (job, message, _feedback(), _correction(), _correction(UNKNOWN_TEAM), _teams()):
         assert Job.from_dict(json.loads(json.dumps(original.to_dict()))) == original
+
+
+def test_a_teams_job_is_one_per_invocation_like_a_question() -> None:
+    assert _teams().job_id == "teams:t.2"
+    assert _teams(None).job_id == _teams(None).job_id and "secret" not in _teams(None).job_id
+    assert (_teams().kind, _teams().question) == ("teams", "teams")
+
+
+def test_a_payload_from_an_older_api_function_still_makes_a_job() -> None:
+    """Fields added since (model_version, corrected_team, question_text) are absent: None."""
+    payload = _feedback().to_dict()
+    for name in ("model_version", "corrected_team", "question_text"):
+        del payload[name]
+
+    assert Job.from_dict(payload) == _feedback()
+
+
+def test_a_correction_carries_the_picked_team_and_the_answer_it_corrects() -> None:
+    payload = _correction().to_dict()
+
+    assert (payload["verdict"], payload["corrected_team"], payload["suggested_team"]) == (
+        "corrected",
+        "DATA",
+        "PAYMENTS",
+    )
+    assert (payload["question"], payload["model_version"], payload["channel"]) == ("slash:t.1", "v7", "C1")
+    assert payload["format"] == 1
 
 
 def test_job_ids_are_derived_from_the_slack_request() -> None:
@@ -112,6 +164,11 @@ def test_an_unknown_kind_is_refused_by_name() -> None:
         {**_feedback().to_dict(), "verdict": None},
         {**_feedback().to_dict(), "suggested_team": ""},
         {**_feedback().to_dict(), "suggested_team": ["PAYMENTS"]},
+        {**_feedback().to_dict(), "corrected_team": "DATA"},
+        {**_correction().to_dict(), "corrected_team": None},
+        {**_correction().to_dict(), "corrected_team": ""},
+        {**_correction().to_dict(), "model_version": 7},
+        {**_teams().to_dict(), "response_url": None},
     ],
 )
 def test_invalid_payloads_are_refused(payload: Any) -> None:

@@ -1,6 +1,6 @@
-"""Feedback clicks: parsing Slack's interactivity payload, reading the buttons render.py wrote, the
-one `feedback` log line each click leaves (without the click's response_url), and the worker job
-that carries the response_url to confirm the click."""
+"""Feedback clicks: parsing Slack's interactivity payload, reading the buttons and the menu render.py
+wrote, the one `feedback` log line each click leaves (without the click's response_url or the
+question), and the worker job that carries them to be stored and confirmed."""
 
 from __future__ import annotations
 
@@ -13,14 +13,24 @@ import pytest
 from chalicelib import logs
 from chalicelib.api.feedback import (
     MAX_FIELD_CHARS,
+    Clicked,
     Feedback,
     UnreadableFeedback,
     confirmation_job,
+    read_menu,
     read_value,
     record,
 )
-from chalicelib.jobs import Job
-from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG, RankedTeam, render_answer
+from chalicelib.jobs import UNKNOWN_TEAM, Job
+from chalicelib.model.teams import Team
+from chalicelib.slack.render import (
+    FEEDBACK_CORRECT,
+    FEEDBACK_RIGHT,
+    FEEDBACK_WRONG,
+    RankedTeam,
+    render_answer,
+    render_correction_menu,
+)
 from chalicelib.slack.requests import (
     BadRequest,
     BlockAction,
@@ -28,14 +38,28 @@ from chalicelib.slack.requests import (
     IgnoredInteraction,
     parse_interaction,
 )
-from tests.support.interactions import RESPONSE_URL, block_actions, click_body, interaction_body
+from tests.support.interactions import (
+    RESPONSE_URL,
+    block_actions,
+    click_body,
+    interaction_body,
+    menu_choice,
+)
 
 
 def _buttons(question_id: str = "slash:trig.9", label: str = "PAYMENTS") -> list[dict[str, Any]]:
     teams = [RankedTeam(label, 0.9, "Payments"), RankedTeam("SEARCH", 0.05, "Search")]
-    message = render_answer("who owns refunds?", teams, 0.5, question_id=question_id)
+    message = render_answer("who owns refunds?", teams, 0.5, question_id=question_id, model_version="v7")
     [actions] = [block for block in message.blocks if block["type"] == "actions"]
     return actions["elements"]
+
+
+def _menu_block_id(question_id: str = "slash:trig.9") -> str:
+    teams = [Team("PAYMENTS", "Payments", None, None, None), Team("DATA", "Data", None, None, None)]
+    menu = render_correction_menu(question_id, teams[0], "v7", teams)
+    assert menu is not None
+    [section] = [block for block in menu.message.blocks if block.get("accessory")]
+    return section["block_id"]
 
 
 # --- the payload -----------------------------------------------------------------------------
@@ -134,19 +158,27 @@ def test_malformed_interactions_say_what_was_wrong(body: bytes, message: str) ->
 # --- the button value ------------------------------------------------------------------------
 
 
-def test_render_answers_buttons_read_back_as_question_and_team() -> None:
+def test_render_answers_buttons_read_back_as_question_team_version_and_text() -> None:
     right, wrong = _buttons("message:T1:C1:1700.1", "PAYMENTS")
 
     assert (right["action_id"], wrong["action_id"]) == (FEEDBACK_RIGHT, FEEDBACK_WRONG)
-    assert read_value(right["value"]) == ("message:T1:C1:1700.1", "PAYMENTS")
-    assert read_value(wrong["value"]) == ("message:T1:C1:1700.1", "PAYMENTS")
+    expected = Clicked("message:T1:C1:1700.1", "PAYMENTS", "v7", "who owns refunds?")
+    assert read_value(right["value"]) == read_value(wrong["value"]) == expected
+
+
+def test_a_button_posted_before_answers_carried_version_and_text_still_reads() -> None:
+    assert read_value('{"q":"slash:1","team":"SEARCH"}') == Clicked("slash:1", "SEARCH")
+
+
+def test_the_menus_block_id_reads_back_as_question_team_and_version() -> None:
+    assert read_menu(_menu_block_id("slash:trig.9")) == Clicked("slash:trig.9", "PAYMENTS", "v7")
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (None, "no value"),
-        ("", "no value"),
+        (None, "is empty"),
+        ("", "is empty"),
         ("PAYMENTS", "not JSON"),
         ('["q", "team"]', "not a JSON object"),
         ('{"team": "PAYMENTS"}', "no q"),
@@ -154,11 +186,94 @@ def test_render_answers_buttons_read_back_as_question_and_team() -> None:
         ('{"q": " ", "team": "PAYMENTS"}', "no q"),
         ('{"q": "slash:1", "team": 3}', "no team"),
         (json.dumps({"q": "x" * (MAX_FIELD_CHARS + 1), "team": "P"}), "longer than"),
+        ('{"q": "slash:1", "team": "P", "v": 7}', "v is not a non-empty string"),
+        ('{"q": "slash:1", "team": "P", "text": ["q"]}', "text is not a string"),
+        (json.dumps({"q": "slash:1", "team": "P", "text": "x" * 1001}), "text is longer than 1000"),
     ],
 )
 def test_unreadable_values_are_refused(value: str | None, message: str) -> None:
     with pytest.raises(UnreadableFeedback, match=message):
         read_value(value)
+
+
+@pytest.mark.parametrize(
+    ("block_id", "message"),
+    [
+        (None, "block_id is empty"),
+        ("fb1", "block_id is not JSON"),
+        ('{"team": "PAYMENTS"}', "no q"),
+        ('{"q": "slash:1", "team": "P", "v": ""}', "v is not a non-empty string"),
+    ],
+)
+def test_unreadable_menu_block_ids_are_refused(block_id: str | None, message: str) -> None:
+    with pytest.raises(UnreadableFeedback, match=message):
+        read_menu(block_id)
+
+
+# --- the menu choice ---------------------------------------------------------------------------
+
+
+def test_a_static_select_choice_is_parsed_with_its_option_value_and_block_id() -> None:
+    interaction = parse_interaction(menu_choice("DATA", _menu_block_id()))
+
+    assert isinstance(interaction, BlockActions)
+    [action] = interaction.actions
+    assert (action.action_id, action.selected_value, action.value) == (FEEDBACK_CORRECT, "DATA", None)
+    assert action.block_id == _menu_block_id()
+
+
+@pytest.mark.parametrize(("chosen", "corrected"), [("DATA", "DATA"), (UNKNOWN_TEAM, UNKNOWN_TEAM)])
+def test_a_menu_choice_is_a_correction_of_the_suggested_team(
+    json_logs: Any, chosen: str, corrected: str
+) -> None:
+    interaction = parse_interaction(menu_choice(chosen, _menu_block_id("slash:trig.9")))
+    assert isinstance(interaction, BlockActions)
+
+    [feedback] = record(interaction)
+
+    assert (feedback.verdict, feedback.corrected_team, feedback.suggested_team) == (
+        "corrected",
+        corrected,
+        "PAYMENTS",
+    )
+    assert (feedback.question_id, feedback.model_version) == ("slash:trig.9", "v7")
+    [line] = json_logs.events("feedback")
+    assert (line["verdict"], line["corrected_team"], line["model_version"]) == ("corrected", corrected, "v7")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (menu_choice(None, '{"q":"slash:1","team":"P"}'), "no selected option"),
+        (menu_choice("DATA", "pick"), "block_id is not JSON"),
+        (menu_choice("D" * (MAX_FIELD_CHARS + 1), '{"q":"slash:1","team":"P"}'), "longer than"),
+    ],
+    ids=["no-option", "foreign-block-id", "long-option"],
+)
+def test_an_unreadable_menu_choice_is_logged_and_not_recorded(
+    json_logs: Any, body: bytes, reason: str
+) -> None:
+    interaction = parse_interaction(body)
+    assert isinstance(interaction, BlockActions)
+
+    assert record(interaction) == []
+    assert reason in json_logs.events("feedback_unreadable")[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("selected", "message"),
+    [("DATA", "selected_option must be an object"), ({"value": 5}, "value must be a string")],
+)
+def test_a_malformed_selected_option_is_a_bad_request(selected: Any, message: str) -> None:
+    action = {
+        "type": "static_select",
+        "action_id": FEEDBACK_CORRECT,
+        "block_id": "b",
+        "selected_option": selected,
+    }
+
+    with pytest.raises(BadRequest, match=message):
+        parse_interaction(interaction_body(block_actions(actions=[action])))
 
 
 # --- the log line ----------------------------------------------------------------------------
@@ -185,7 +300,9 @@ def test_each_click_on_a_rendered_answer_logs_one_feedback_line(
         "team_id": "T0001",
     }
     assert line["request_id"] == "req-42" and line["verify_ms"] == 0.1
+    assert line["model_version"] == "v7" and line["corrected_team"] is None
     assert RESPONSE_URL not in json_logs.text() and "hooks.slack.com" not in json_logs.text()
+    assert "who owns refunds?" not in json_logs.text()  # the question is stored or not at all
 
 
 def test_unknown_actions_and_unreadable_values_are_logged_not_recorded(json_logs: Any) -> None:
@@ -217,17 +334,20 @@ def test_feedback_fields_never_look_like_credentials() -> None:
 
 
 @pytest.mark.parametrize(("button", "verdict"), [(0, "right"), (1, "wrong")])
-def test_a_feedback_click_becomes_a_confirmation_job_with_its_response_url(
-    json_logs: Any, button: int, verdict: str
+@pytest.mark.parametrize("keep_questions", [False, True])
+def test_a_feedback_click_becomes_a_job_with_its_response_url_and_the_question_only_if_kept(
+    json_logs: Any, button: int, verdict: str, keep_questions: bool
 ) -> None:
     element = _buttons("slash:trig.9", "PAYMENTS")[button]
     interaction = parse_interaction(click_body(element["action_id"], element["value"]))
     assert isinstance(interaction, BlockActions)
 
-    job = confirmation_job(interaction, record(interaction), request_id="req-7")
+    job = confirmation_job(
+        interaction, record(interaction), request_id="req-7", keep_questions=keep_questions
+    )
 
     assert job == Job.for_feedback(
-        verdict=verdict,
+        verdict=verdict,  # type: ignore[arg-type]
         question_id="slash:trig.9",
         suggested_team="PAYMENTS",
         user_id="U0001",
@@ -236,9 +356,29 @@ def test_a_feedback_click_becomes_a_confirmation_job_with_its_response_url(
         action_ts="1700000001.000200",
         team_id="T0001",
         request_id="req-7",
+        model_version="v7",
+        question_text="who owns refunds?" if keep_questions else None,
+        channel_id="C0001",
     )
     assert job is not None and job.job_id == "feedback:1234.5678.abcdef"
     assert RESPONSE_URL not in json_logs.text()
+
+
+def test_a_menu_choice_becomes_a_correction_job_of_its_own() -> None:
+    interaction = parse_interaction(menu_choice("DATA", _menu_block_id("slash:trig.9")))
+    assert isinstance(interaction, BlockActions)
+
+    job = confirmation_job(interaction, record(interaction), keep_questions=True)
+
+    assert job is not None
+    assert (job.kind, job.verdict, job.corrected_team, job.suggested_team) == (
+        "feedback",
+        "corrected",
+        "DATA",
+        "PAYMENTS",
+    )
+    assert (job.question, job.model_version, job.question_text) == ("slash:trig.9", "v7", None)
+    assert job.job_id == "feedback:1234.5678.select"  # the choice's own click, not the button's
 
 
 def test_the_same_click_delivered_twice_makes_the_same_job() -> None:
