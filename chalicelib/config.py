@@ -65,6 +65,8 @@ SETTING_NAMES = (
     "FEEDBACK_TABLE",
     "FEEDBACK_RETENTION_DAYS",
     "STORE_FEEDBACK_QUESTIONS",
+    "SHOW_SIMILAR_TICKETS",
+    "JIRA_BASE_URL",
 )
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}")
 _TRIGGER = re.compile(r"[\w'-]+")
@@ -159,6 +161,10 @@ class Settings:
     feedback_retention_days: int = DEFAULT_FEEDBACK_RETENTION_DAYS
     store_feedback_questions: bool = False
     """Whether a feedback record keeps the question as Slack sent it (off: verdicts and ids only)."""
+    show_similar_tickets: bool = True
+    """Whether answers show the past tickets most like the question (when the model ships an index)."""
+    jira_base_url: str | None = None
+    """Where ticket keys link to (`<url>/browse/KEY`) when the index recorded no link of its own."""
     aws: LazySession = field(default_factory=LazySession, repr=False, compare=False)
     """The container's one botocore session: SSM, Lambda, S3 and DynamoDB clients share its set-up."""
 
@@ -305,6 +311,16 @@ def parse_settings(
             f"STORE_FEEDBACK_QUESTIONS must be true or false, got {env['STORE_FEEDBACK_QUESTIONS']!r}"
         )
 
+    show_similar_raw = env.get("SHOW_SIMILAR_TICKETS", "true").lower()
+    if show_similar_raw not in _TRUE + _FALSE:
+        problems.append(f"SHOW_SIMILAR_TICKETS must be true or false, got {env['SHOW_SIMILAR_TICKETS']!r}")
+    jira_url = env.get("JIRA_BASE_URL") or None
+    if jira_url is not None:
+        parts = urlsplit(jira_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(f"JIRA_BASE_URL must be the Jira site's http(s) address, got {jira_url!r}")
+        jira_url = jira_url.rstrip("/")
+
     if problems:
         raise ConfigError(problems)
     assert signing_secret is not None and bot_token is not None
@@ -326,6 +342,8 @@ def parse_settings(
         feedback_table=feedback_table,
         feedback_retention_days=retention_days,
         store_feedback_questions=store_questions_raw in _TRUE,
+        show_similar_tickets=show_similar_raw in _TRUE,
+        jira_base_url=jira_url,
         aws=aws,
     )
 

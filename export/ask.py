@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import io
 import json
 import os
 import sys
@@ -25,6 +26,7 @@ from export.errors import UserError
 if TYPE_CHECKING:
     from chalicelib.model.answer import Answer
     from chalicelib.model.manifest import Manifest
+    from chalicelib.model.ticket_index import TicketIndex
 
 EPILOG = """\
 examples:
@@ -99,19 +101,19 @@ def run(args: argparse.Namespace) -> int:
             'removed; ask in words, e.g. "who owns the refund API?"'
         )
     source = _open_questions(args.questions) if args.questions is not None else None
-    manifest, model_file = _model(args)
+    manifest, model_file, index = _model(args)
     threshold = _threshold(args.threshold, manifest)
     try:
         predictor = Predictor(model_file)
     except ModelLoadError as error:
         raise UserError(str(error)) from None
     if source is None:
-        answer = answer_question(predictor, args.question, threshold, top=args.top)
+        answer = answer_question(predictor, args.question, threshold, top=args.top, index=index)
         print(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else _format(answer))
         return 0
     with source:
         for question in _lines(source):
-            answer = answer_question(predictor, question, threshold, top=args.top)
+            answer = answer_question(predictor, question, threshold, top=args.top, index=index)
             print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
     return 0
 
@@ -156,9 +158,9 @@ def _threshold(override: float | None, manifest: Manifest) -> float:
     return chosen if chosen is not None else DEFAULT_CONFIDENCE_THRESHOLD
 
 
-def _model(args: argparse.Namespace) -> tuple[Manifest, Path]:
-    """The manifest and local model.onnx for --model: a training folder as it is, an s3:// prefix
-    downloaded."""
+def _model(args: argparse.Namespace) -> tuple[Manifest, Path, TicketIndex | None]:
+    """The manifest, the local model.onnx and the ticket index (if the model ships one) for
+    --model: a training folder as it is, an s3:// prefix downloaded."""
     uri = str(args.model)
     if uri.startswith("s3://"):
         return _download(uri, args.endpoint_url, args.cache_dir)
@@ -178,10 +180,35 @@ def _model(args: argparse.Namespace) -> tuple[Manifest, Path]:
         raise UserError(f"{manifest_path}: not found; point --model at a folder written by `train`") from None
     except ManifestError as error:
         raise UserError(f"{manifest_path}: {error}") from None
-    return manifest, folder / manifest.model_path
+    return manifest, folder / manifest.model_path, _index(folder, manifest)
 
 
-def _download(uri: str, endpoint_url: str | None, cache_dir: Path | None) -> tuple[Manifest, Path]:
+def _index(folder: Path, manifest: Manifest) -> TicketIndex | None:
+    """The training folder's ticket index, checked against its manifest like the worker checks it."""
+    from chalicelib.model.errors import ModelStoreError
+    from chalicelib.model.store import ModelStore
+
+    try:
+        raw = ModelStore(str(folder), cache_dir=folder).fetch_ticket_index(manifest)
+    except ModelStoreError as error:
+        raise UserError(f"{error}; retrain, or use --no-ticket-index when training") from None
+    return _read_index(raw)
+
+
+def _read_index(raw: bytes | None) -> TicketIndex | None:
+    from chalicelib.model.ticket_index import TicketIndex, TicketIndexError
+
+    if raw is None:
+        return None
+    try:
+        return TicketIndex.load(io.BytesIO(raw))
+    except TicketIndexError as error:
+        raise UserError(f"the model's ticket index is unreadable: {error}") from None
+
+
+def _download(
+    uri: str, endpoint_url: str | None, cache_dir: Path | None
+) -> tuple[Manifest, Path, TicketIndex | None]:
     """What the worker does: read the pointer, fetch its model, check size and sha256, cache it."""
     from botocore.exceptions import BotoCoreError
 
@@ -197,7 +224,7 @@ def _download(uri: str, endpoint_url: str | None, cache_dir: Path | None) -> tup
         manifest = store.read_manifest()  # never None: a new store has no earlier read to match
         if manifest is None:
             raise ModelStoreError(f"no manifest read from {uri}")
-        return manifest, store.fetch_model(manifest)
+        return manifest, store.fetch_model(manifest), _read_index(store.fetch_ticket_index(manifest))
     except (BotoCoreError, ValueError) as error:
         raise UserError(f"cannot set up the S3 client: {error}") from None
     except ModelStoreError as error:
@@ -221,6 +248,14 @@ def _format(answer: Answer) -> str:
     ]
     if answer.because:
         lines.append(f"  because of: {', '.join(answer.because)}")
+    if answer.similar:
+        lines.append(f"  similar past tickets of {answer.guesses[0].label}:")
+        lines += [
+            f"    {t.key}  {t.summary}" + (f" ({t.year})" if t.year else "") + (f"  {t.url}" if t.url else "")
+            for t in answer.similar
+        ]
+    elif answer.similar is not None:
+        lines.append(f"  no past ticket of {answer.guesses[0].label} is much like this question")
     teams = [RankedTeam(g.label, min(max(g.probability, 0.0), 1.0), g.label) for g in answer.guesses]
     sentence = render_answer(answer.question, teams, answer.threshold).text
     lines.append(f"bot: {html.unescape(sentence)}")

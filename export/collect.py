@@ -174,7 +174,7 @@ def _fetch(args: argparse.Namespace, checkpoint: Checkpoint, progress: Progress)
     bar = tqdm(desc="collect", unit=" issues", file=sys.stderr, disable=None, initial=progress.fetched)
     try:
         for page in client.pages(params["jql"], search_fields(args.team_field), start=progress.next):
-            tickets = [issue_to_ticket(issue, args.team_field) for issue in page.issues]
+            tickets = [issue_to_ticket(issue, args.team_field, params["base_url"]) for issue in page.issues]
             checkpoint.append(page.next, tickets, progress)
             bar.total = page.total
             bar.update(len(page.issues))

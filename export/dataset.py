@@ -28,6 +28,7 @@ class Dataset:
     lower_summaries: list[str]  # the summary lower-cased, then normalised: as people type it
     raw_summaries: list[str]  # the summary as written, for question forms and the ticket index
     keys: list[str]
+    urls: list[str]  # each ticket's page in Jira, "" when unknown
     identifiers: list[Counter[str]]  # each ticket's camelCase identifiers (chalicelib.model.expand)
     teams: list[str]
     created: list[str]
@@ -121,6 +122,7 @@ def load_dataset(
         lower_summaries=lower_summaries,
         raw_summaries=[t.summary for t, _ in kept],
         keys=[t.key for t, _ in kept],
+        urls=[t.url for t, _ in kept],
         identifiers=identifiers,
         teams=[t.team for t, _ in kept],
         created=[f"{c}|{i:09d}" for i, c in enumerate(created)],  # stable: file order breaks ties

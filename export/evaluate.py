@@ -196,6 +196,19 @@ def write_report(metrics: dict[str, Any], manifest: dict[str, Any], folder: Path
                 f"{row['precision']:.1%} | {row['ece']:.3f} |"
             )
         lines += ["", "![reliability diagram](reliability.png)"]
+    if metrics.get("evidence"):
+        lines += [
+            "",
+            "Evidence: the past tickets most like each question (tickets older than the questions):",
+            "",
+            "| question | most similar is the right team's | one of three is | answers with evidence |",
+            "|---|---|---|---|",
+        ]
+        for name, row in metrics["evidence"].items():
+            lines.append(
+                f"| {name} | {row['first_similar_right_team']:.1%} | {row['any_of_three_right_team']:.1%} | "
+                f"{row['answers_with_evidence']:.1%} |"
+            )
     lines += ["", "| team | precision | recall | F1 | tickets |", "|---|---|---|---|---|"]
     for team, row in metrics["per_team"].items():
         lines.append(

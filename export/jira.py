@@ -227,15 +227,18 @@ def search_fields(team_field: str) -> list[str]:
     return ["summary", "description", "created", team_field]
 
 
-def issue_to_ticket(issue: Mapping[str, Any], team_field: str) -> Ticket:
-    """A Ticket from a search result; team is "" when the issue has none (callers skip it)."""
+def issue_to_ticket(issue: Mapping[str, Any], team_field: str, base_url: str | None = None) -> Ticket:
+    """A Ticket from a search result; team is "" when the issue has none (callers skip it). With the
+    site's `base_url`, the ticket's own page (`/browse/KEY`), which answers link to."""
     fields = issue.get("fields") or {}
+    key = str(issue.get("key") or issue.get("id") or "")
     return Ticket(
-        key=str(issue.get("key") or issue.get("id") or ""),
+        key=key,
         summary=str(fields.get("summary") or ""),
         description=adf_to_text(fields.get("description")),
         team=team_name(fields.get(team_field), team_field),
         created=str(fields.get("created") or ""),
+        url=f"{base_url.rstrip('/')}/browse/{key}" if base_url and issue.get("key") else "",
     )
 
 

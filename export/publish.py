@@ -32,7 +32,7 @@ from chalicelib.model.manifest import (
     MANIFEST_NAME,
     MAX_DIRECTORY_BYTES,
     MODEL_NAME,
-    DirectoryRef,
+    FileRef,
     Manifest,
     ManifestError,
     file_sha256,
@@ -119,7 +119,7 @@ class Directory:
     """A team directory checked against a model's labels, ready to upload."""
 
     raw: bytes
-    ref: DirectoryRef
+    ref: FileRef
     """Its path relative to a version's manifest."""
 
 
@@ -139,7 +139,7 @@ def load_team_directory(path: Path, labels: tuple[str, ...], say: Callable[[str]
     for problem in directory.problems(labels):
         say(f"warning: {problem}")
     digest = hashlib.sha256(raw).hexdigest()
-    return Directory(raw, DirectoryRef(f"teams-{digest[:16]}.json", digest, len(raw)))
+    return Directory(raw, FileRef(f"teams-{digest[:16]}.json", digest, len(raw)))
 
 
 def publish(
@@ -178,6 +178,8 @@ def publish(
         say(f"team directory: s3://{bucket}/{s3_key(version_dir, directory.ref.path)}")
     if existing is None:
         _upload_model(s3_client, bucket, version_dir, manifest, model_file)
+        if manifest.ticket_index is not None:
+            _upload_ticket_index(s3_client, bucket, version_dir, manifest.ticket_index, Path(model_dir))
         say(f"published version {manifest.version}: s3://{bucket}/{s3_key(version_dir, MODEL_NAME)}")
     else:
         say(f"version {manifest.version} already published with this model; re-pointing to it")
@@ -258,6 +260,12 @@ def load_model_dir(model_dir: Path) -> tuple[Manifest, Path]:
     if not model_file.is_file():
         raise UserError(f"model file {model_file} named by {manifest_file} is missing")
     _verify(model_file, manifest)
+    if manifest.ticket_index is not None:
+        index_file = model_dir / manifest.ticket_index.path
+        if not index_file.is_file():
+            raise UserError(f"ticket index {index_file} named by {manifest_file} is missing: retrain")
+        if file_sha256(index_file) != manifest.ticket_index.sha256:
+            raise UserError(f"{index_file} does not match its manifest: retrain")
     return manifest, model_file
 
 
@@ -301,6 +309,13 @@ def _upload_model(client: Any, bucket: str, version_dir: str, manifest: Manifest
     key = s3_key(version_dir, MODEL_NAME)
     with model_file.open("rb") as body:
         _put(client, bucket, key, body, manifest.sha256, "application/octet-stream")
+
+
+def _upload_ticket_index(client: Any, bucket: str, version_dir: str, ref: FileRef, model_dir: Path) -> None:
+    """With the model, before the manifest that names it: a version is immutable, and so is its index."""
+    key = s3_key(version_dir, ref.path)
+    with (model_dir / ref.path).open("rb") as body:
+        _put(client, bucket, key, body, ref.sha256, "application/octet-stream")
 
 
 def _upload_directory(client: Any, bucket: str, version_dir: str, directory: Directory) -> None:

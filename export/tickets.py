@@ -28,7 +28,7 @@ from export.errors import UserError
 log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("summary", "team")
-OPTIONAL_COLUMNS = ("key", "description", "created")
+OPTIONAL_COLUMNS = ("key", "description", "created", "url")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Ticket:
     description: str
     team: str
     created: str
+    url: str = ""
+    """Where the ticket is in Jira (collect records it from the site's address); "" if unknown."""
 
 
 COLUMNS = tuple(field.name for field in fields(Ticket))
@@ -113,6 +115,7 @@ def _row_ticket(row: list[str], index: dict[str, int], number: int) -> Ticket:
         description=cell("description"),
         team=cell("team").strip(),
         created=cell("created").strip(),
+        url=cell("url").strip(),
     )
 
 

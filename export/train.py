@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from chalicelib.model.manifest import MANIFEST_NAME, MODEL_NAME, Manifest, file_sha256
+from chalicelib.model.manifest import MANIFEST_NAME, MODEL_NAME, FileRef, Manifest, file_sha256
+from chalicelib.model.ticket_index import INDEX_NAME, TicketIndex
 from chalicelib.text import NORMALIZER_VERSION
 from export.arguments import at_least, fraction, input_file, output_folder
 from export.dates import AUTO, ORDERS
@@ -114,6 +115,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="compact",
         help="'compact' (default) costs per word of the question; 'skl2onnx' is the reference conversion",
     )
+    parser.add_argument(
+        "--no-ticket-index",
+        dest="ticket_index",
+        action="store_false",
+        help="ship no index of past tickets (answers then show no similar tickets; for Jira projects "
+        "whose summaries must not be shown in Slack)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -131,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         min_df=args.min_df,
         final_fit=args.final_fit,
         graph=args.graph,
+        ticket_index=args.ticket_index,
         progress=not args.quiet,
         date_order=args.date_order,
     )
@@ -156,6 +165,14 @@ def summary(result: TrainResult) -> str:
             f"    {name:<34} top-1 {form['top1']:.3f}  answered {form['coverage']:.0%} "
             f"at {form['precision']:.1%} precision"
         )
+    for name, evidence in metrics.get("evidence", {}).items():
+        lines.append(
+            f"    evidence, {name:<34} most similar past ticket of the right team "
+            f"{evidence['first_similar_right_team']:.0%}, "
+            f"one of three {evidence['any_of_three_right_team']:.0%}"
+        )
+    if result.manifest.ticket_index is not None:
+        lines.append(f"  ticket index: {result.manifest.ticket_index.size_bytes / 1e6:.1f} MB")
     lines += [f"  warning: {warning}" for warning in metrics["warnings"]]
     lines += [
         f"  parity: {parity['inputs_checked']} inputs, labels agree {parity['label_agreement']:.2%}, "
@@ -184,6 +201,7 @@ def train(
     min_df: int = 3,
     final_fit: str = "all",
     graph: str = "compact",
+    ticket_index: bool = True,
     progress: bool = True,
     date_order: str = AUTO,
 ) -> TrainResult:
@@ -200,6 +218,7 @@ def train(
     from export.parity import check_parity
     from export.questions import QUESTION_FORMS, THRESHOLD_FORMS, TICKET_FORM
     from export.threshold import choose_threshold
+    from export.ticket_index import build_ticket_index, evidence_quality, write_ticket_index
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -223,8 +242,12 @@ def train(
     def fit(indices: list[int]) -> Model:
         return Model.fit(data, indices, min_df)
 
+    def question_texts(model: Model, indices: list[int], forms: tuple[str, ...]) -> dict[str, list[str]]:
+        return {name: model.question_texts(data, indices, QUESTION_FORMS[name]) for name in forms}
+
     def questions(model: Model, indices: list[int], forms: tuple[str, ...]) -> dict[str, np.ndarray]:
-        return {name: model.question_probabilities(data, indices, QUESTION_FORMS[name]) for name in forms}
+        asked = question_texts(model, indices, forms)
+        return {name: model.pipeline.predict_proba(texts) for name, texts in asked.items()}
 
     chooser = fit(oldest)
     truth = np.array([chooser.labels.index(data.teams[i]) for i in validation_idx])
@@ -244,10 +267,17 @@ def train(
     evaluated = fit(older)
     labels = evaluated.labels
     test_texts = [data.texts[i] for i in test_idx]
-    forms = {TICKET_FORM: evaluated.pipeline.predict_proba(test_texts)}
-    forms |= questions(evaluated, test_idx, tuple(QUESTION_FORMS))
-    metrics = evaluate(labels, [data.teams[i] for i in test_idx], forms, threshold.value)
+    asked = {TICKET_FORM: test_texts} | question_texts(evaluated, test_idx, tuple(QUESTION_FORMS))
+    forms = {name: evaluated.pipeline.predict_proba(texts) for name, texts in asked.items()}
+    truth = [data.teams[i] for i in test_idx]
+    metrics = evaluate(labels, truth, forms, threshold.value)
     metrics["warnings"] = team_warnings(labels, Counter(data.teams[i] for i in older), metrics["per_team"])
+    if ticket_index:  # the evidence the evaluated model would show, from tickets older than the questions
+        vectorizer = evaluated.pipeline.named_steps["tfidf"]
+        past = TicketIndex(build_ticket_index(vectorizer, labels, data, older))
+        asked_forms = {name: texts for name, texts in asked.items() if name != TICKET_FORM}
+        tops = {name: [labels[k] for k in forms[name].argmax(axis=1)] for name in asked_forms}
+        metrics["evidence"] = evidence_quality(past, vectorizer, asked_forms, truth, tops)
     lap("fit_and_evaluate")
 
     shipped = fit(list(range(len(data)))) if final_fit == "all" else evaluated
@@ -277,6 +307,13 @@ def train(
                 f"parity gate failed: ONNX and scikit-learn agree on {parity.label_agreement:.4%} of labels, "
                 f"max probability difference {parity.max_probability_difference:.2e}; model not written"
             )
+        index_ref = None
+        if ticket_index:
+            vectorizer = shipped.pipeline.named_steps["tfidf"]
+            index_path = staging / INDEX_NAME
+            write_ticket_index(build_ticket_index(vectorizer, labels, data, range(len(data))), index_path)
+            index_ref = FileRef(INDEX_NAME, file_sha256(index_path), index_path.stat().st_size)
+            lap("ticket_index")
         manifest = Manifest(
             version=version,
             model_path=MODEL_NAME,
@@ -284,6 +321,7 @@ def train(
             size_bytes=len(payload),
             labels=tuple(labels),
             normalizer_version=NORMALIZER_VERSION,
+            ticket_index=index_ref,
             extra={
                 "created": now.isoformat(timespec="seconds"),
                 "training_data": {

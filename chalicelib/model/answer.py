@@ -6,12 +6,15 @@ by `export ask` (which prints it), so the operator checking a model sees what us
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.model.predictor import Guess, Predictor
 from chalicelib.model.reasons import reasons
 from chalicelib.slack.markup import to_plain
+
+if TYPE_CHECKING:
+    from chalicelib.model.ticket_index import SimilarTicket, TicketIndex
 
 Kind = Literal["confident", "unsure", "unknown_words"]
 
@@ -25,6 +28,9 @@ class Answer:
     """How many of the question's words the model knows; with none there is nothing to rank on."""
     because: list[str]
     """The question's words behind the top team, as typed, strongest first."""
+    similar: list[SimilarTicket] | None = field(default=None)
+    """Past tickets of the top team most like the question; None when the model has no index (or
+    the answer is about unknown words), [] when none is similar enough."""
 
     @property
     def kind(self) -> Kind:
@@ -41,11 +47,26 @@ class Answer:
             "teams": [{"team": g.label, "probability": round(g.probability, 4)} for g in self.guesses],
             "because": self.because,
             "known_words": self.known_words,
+            "similar": None if self.similar is None else [ticket._asdict() for ticket in self.similar],
         }
 
 
-def answer_question(predictor: Predictor, question: str, threshold: float, top: int = 3) -> Answer:
-    """`question` as Slack sent it (or as typed at a terminal), answered at `threshold`."""
+def answer_question(
+    predictor: Predictor,
+    question: str,
+    threshold: float,
+    top: int = 3,
+    index: TicketIndex | None = None,
+    evidence: int = 3,
+) -> Answer:
+    """`question` as Slack sent it (or as typed at a terminal), answered at `threshold`; with the
+    model's ticket `index`, up to `evidence` past tickets of the top team most like it."""
     explained = predictor.explain(question, top=top)
-    because = reasons(to_plain(question), explained) if explained.known_words else []
-    return Answer(question, explained.guesses, threshold, explained.known_words, because)
+    if not explained.known_words or not explained.guesses:
+        return Answer(question, explained.guesses, threshold, explained.known_words, [])
+    because = reasons(to_plain(question), explained)
+    similar = None
+    if index is not None:
+        ids = [term.id for term in explained.terms]
+        similar = index.similar(ids, team=explained.guesses[0].label, k=evidence)
+    return Answer(question, explained.guesses, threshold, explained.known_words, because, similar)

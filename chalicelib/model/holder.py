@@ -14,6 +14,7 @@ reopening the model.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from chalicelib.text import NORMALIZER_VERSION
 
 if TYPE_CHECKING:
     from chalicelib.model.predictor import Predictor
+    from chalicelib.model.ticket_index import TicketIndex
 
 _log = logs.get_logger(__name__)
 
@@ -44,6 +46,8 @@ class LoadedModel:
     manifest: Manifest
     directory: TeamDirectory | None = None
     """The team directory published with the model; None: the worker falls back to TEAM_DIRECTORY."""
+    index: TicketIndex | None = None
+    """Past tickets to show as evidence, published with the model; None: answers show none."""
 
     @property
     def version(self) -> str:
@@ -167,8 +171,9 @@ class ModelHolder:
                 same_model = wanted.sha256 == old.sha256 and wanted.version == old.version
                 if same_model and wanted.team_directory == old.team_directory:
                     return
-                if same_model:  # only a new team directory: the open model stays
-                    candidate = LoadedModel(self._current.predictor, wanted, self._directory(wanted))
+                if same_model:  # only a new team directory: the open model and its index stay
+                    current = self._current
+                    candidate = LoadedModel(current.predictor, wanted, self._directory(wanted), current.index)
                 else:
                     candidate = self._load(wanted)
         except Exception as error:  # anything: the good model must keep answering
@@ -204,7 +209,19 @@ class ModelHolder:
                 f"model {manifest.version} labels {sorted(predictor.labels)} differ from its manifest's "
                 f"{sorted(manifest.labels)}"
             )
-        return LoadedModel(predictor=predictor, manifest=manifest, directory=self._directory(manifest))
+        return LoadedModel(predictor, manifest, self._directory(manifest), self._ticket_index(manifest))
+
+    def _ticket_index(self, manifest: Manifest) -> TicketIndex | None:
+        """The manifest's ticket index, verified (ModelCorrupt) and readable (ModelRejected)."""
+        raw = self._store.fetch_ticket_index(manifest)
+        if raw is None:
+            return None
+        from chalicelib.model.ticket_index import TicketIndex, TicketIndexError
+
+        try:
+            return TicketIndex.load(io.BytesIO(raw))
+        except TicketIndexError as error:
+            raise ModelRejected(f"model {manifest.version}'s ticket index is invalid: {error}") from None
 
     def _directory(self, manifest: Manifest) -> TeamDirectory | None:
         """The manifest's team directory, verified (ModelCorrupt) and valid (ModelRejected)."""

@@ -1,9 +1,10 @@
 """The manifest that travels next to `model.onnx`: what the worker trusts before loading a model.
 
 Written by the export pipeline, read by the worker. Only the fields the worker acts on are typed;
-the rest (metrics, training data summary, library versions) is kept verbatim in `extra`. A published
-manifest may name the team directory published with the model (`team_directory`: its path beside
-the manifest, sha256 and size), which the worker verifies and swaps in together with the model.
+the rest (metrics, training data summary, library versions) is kept verbatim in `extra`. Two files
+may travel with the model, each named with its path beside the manifest, sha256 and size, verified
+and swapped in together with the model: the team directory (`team_directory`) and the index of
+past tickets shown as evidence (`ticket_index`).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ MODEL_NAME = "model.onnx"
 """The model file's name beside its manifest, in a training folder and in a published version."""
 MAX_DIRECTORY_BYTES = 1 << 20
 """A team directory is a few kilobytes; anything past a megabyte is not one."""
+MAX_TICKET_INDEX_BYTES = 256 << 20
+"""The ticket index of a 300,000-ticket model is tens of megabytes; past this it is not one."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
-class DirectoryRef:
-    """The team directory published with a model: where it is (relative to the manifest) and what
-    its bytes must hash to."""
+class FileRef:
+    """A file published with a model: where it is (relative to the manifest) and what its bytes
+    must hash to."""
 
     path: str
     sha256: str
@@ -50,8 +53,10 @@ class Manifest:
     labels: tuple[str, ...]
     normalizer_version: str
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
-    team_directory: DirectoryRef | None = None
+    team_directory: FileRef | None = None
     """The directory published with the model; None: the worker uses TEAM_DIRECTORY."""
+    ticket_index: FileRef | None = None
+    """Past tickets to show as evidence (chalicelib.model.ticket_index); None: answers show none."""
 
     @property
     def confidence_threshold(self) -> float | None:
@@ -64,7 +69,11 @@ class Manifest:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        directory = {"team_directory": self.team_directory.to_dict()} if self.team_directory else {}
+        files = {
+            name: ref.to_dict()
+            for name, ref in (("team_directory", self.team_directory), ("ticket_index", self.ticket_index))
+            if ref is not None
+        }
         return {
             "format": MANIFEST_FORMAT,
             "version": self.version,
@@ -73,7 +82,7 @@ class Manifest:
             "size_bytes": self.size_bytes,
             "labels": list(self.labels),
             "normalizer_version": self.normalizer_version,
-            **directory,
+            **files,
             **self.extra,
         }
 
@@ -83,16 +92,22 @@ class Manifest:
     def with_model_path(self, model_path: str) -> Manifest:
         return replace(self, model_path=model_path)
 
-    def with_team_directory(self, team_directory: DirectoryRef | None) -> Manifest:
+    def with_team_directory(self, team_directory: FileRef | None) -> Manifest:
         return replace(self, team_directory=team_directory)
 
     def under(self, folder: str) -> Manifest:
         """This manifest as read from `folder`'s parent: its paths prefixed with `folder/` (the
         pointer names a version's files as `versions/<version>/…`)."""
-        directory = self.team_directory
-        if directory is not None:
-            directory = replace(directory, path=f"{folder}/{directory.path}")
-        return replace(self, model_path=f"{folder}/{self.model_path}", team_directory=directory)
+
+        def moved(ref: FileRef | None) -> FileRef | None:
+            return None if ref is None else replace(ref, path=f"{folder}/{ref.path}")
+
+        return replace(
+            self,
+            model_path=f"{folder}/{self.model_path}",
+            team_directory=moved(self.team_directory),
+            ticket_index=moved(self.ticket_index),
+        )
 
 
 def parse_manifest(raw: bytes | str) -> Manifest:
@@ -132,6 +147,7 @@ def parse_manifest(raw: bytes | str) -> Manifest:
         "labels",
         "normalizer_version",
         "team_directory",
+        "ticket_index",
     }
     return Manifest(
         version=data["version"],
@@ -141,14 +157,15 @@ def parse_manifest(raw: bytes | str) -> Manifest:
         labels=tuple(labels),
         normalizer_version=data["normalizer_version"],
         extra={k: v for k, v in data.items() if k not in known},
-        team_directory=_directory_ref(data.get("team_directory")),
+        team_directory=_file_ref(data.get("team_directory"), "team_directory", MAX_DIRECTORY_BYTES),
+        ticket_index=_file_ref(data.get("ticket_index"), "ticket_index", MAX_TICKET_INDEX_BYTES),
     )
 
 
-def _directory_ref(value: Any) -> DirectoryRef | None:
+def _file_ref(value: Any, name: str, max_bytes: int) -> FileRef | None:
     if value is None:
         return None
-    where = "manifest field 'team_directory'"
+    where = f"manifest field {name!r}"
     if not isinstance(value, dict):
         raise ManifestError(f"{where} must be an object with path, sha256 and size_bytes")
     path, digest, size = value.get("path"), value.get("sha256"), value.get("size_bytes")
@@ -156,9 +173,9 @@ def _directory_ref(value: Any) -> DirectoryRef | None:
         raise ManifestError(f"{where} path must be a relative path inside the model location")
     if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
         raise ManifestError(f"{where} sha256 must be 64 lowercase hex digits")
-    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_DIRECTORY_BYTES:
-        raise ManifestError(f"{where} size_bytes must be a whole number from 1 to {MAX_DIRECTORY_BYTES}")
-    return DirectoryRef(path, digest, size)
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= max_bytes:
+        raise ManifestError(f"{where} size_bytes must be a whole number from 1 to {max_bytes}")
+    return FileRef(path, digest, size)
 
 
 def _relative(path: str) -> bool:

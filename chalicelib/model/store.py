@@ -24,7 +24,14 @@ from urllib.parse import unquote, urlparse
 
 from chalicelib.aws import LazySession, error_code, error_status
 from chalicelib.model.errors import ModelCorrupt, ModelNotFound, ModelStoreError, ModelUnreachable
-from chalicelib.model.manifest import MANIFEST_NAME, Manifest, ManifestError, file_sha256, parse_manifest
+from chalicelib.model.manifest import (
+    MANIFEST_NAME,
+    FileRef,
+    Manifest,
+    ManifestError,
+    file_sha256,
+    parse_manifest,
+)
 
 _CHUNK = 1 << 20
 _KEEP_MODELS = 2  # the current model and the previous one, so a rollback costs no download
@@ -215,9 +222,21 @@ class ModelStore:
     def fetch_directory(self, manifest: Manifest) -> bytes | None:
         """The team directory published with the manifest's model, verified against its size and
         sha256; None when the manifest names none. Raises ModelCorrupt on a mismatch."""
-        ref = manifest.team_directory
-        if ref is None:
-            return None
+        return (
+            None
+            if manifest.team_directory is None
+            else self.fetch_file(manifest.team_directory, "team directory")
+        )
+
+    def fetch_ticket_index(self, manifest: Manifest) -> bytes | None:
+        """The ticket index published with the manifest's model, verified likewise."""
+        return (
+            None if manifest.ticket_index is None else self.fetch_file(manifest.ticket_index, "ticket index")
+        )
+
+    def fetch_file(self, ref: FileRef, what: str) -> bytes:
+        """A small file published beside the model, read whole and checked against its size and
+        sha256 (ModelCorrupt on a mismatch)."""
         data = bytearray()
         for chunk in self._source.model_chunks(ref.path):
             data += chunk
@@ -227,7 +246,7 @@ class ModelStore:
         digest = hashlib.sha256(data).hexdigest()
         if len(data) != ref.size_bytes or digest != ref.sha256:
             raise ModelCorrupt(
-                f"team directory at {where} has {len(data)} bytes and sha256 {digest[:12]}…, "
+                f"{what} at {where} has {len(data)} bytes and sha256 {digest[:12]}…, "
                 f"manifest says {ref.size_bytes} bytes and {ref.sha256[:12]}…"
             )
         return bytes(data)

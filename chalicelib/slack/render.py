@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -33,6 +33,9 @@ from slack_sdk.models.blocks import (
 )
 
 from chalicelib.jobs import UNKNOWN_TEAM
+
+if TYPE_CHECKING:  # numpy's module: the API function renders acks without it
+    from chalicelib.model.ticket_index import SimilarTicket
 from chalicelib.model.teams import Team
 from chalicelib.slack.ids import is_channel, is_user_group
 from chalicelib.slack.markup import cut_raw, escape, to_mrkdwn, to_plain
@@ -44,6 +47,8 @@ MAX_ECHO_CHARS = 150
 """Echoed questions are cut so the answer, not the question, fills the message."""
 MAX_NAME_CHARS = 80
 MAX_REASON_CHARS = 60
+MAX_EVIDENCE_CHARS = 90
+"""A past ticket's summary is cut to one phone line."""
 FEEDBACK_RIGHT = "feedback_right"
 FEEDBACK_WRONG = "feedback_wrong"
 FEEDBACK_CORRECT = "feedback_correct"
@@ -120,6 +125,8 @@ def render_answer(
     question_id: str | None = None,
     reasons: Sequence[str] = (),
     model_version: str | None = None,
+    similar: Sequence[SimilarTicket] | None = None,
+    jira_base_url: str | None = None,
 ) -> SlackMessage:
     """The answer, short enough for a phone: the top team, where to reach it and why, then the next
     two in one line. Confident when the top team reaches the threshold, honestly unsure otherwise.
@@ -127,6 +134,8 @@ def render_answer(
     `reasons` are the question's own words that raised the top team's score (plain text, escaped
     here). `question_id` and `model_version` go into the feedback buttons so a click can be stored
     with the answer it judges; without a question id, a short hash of the question stands in.
+    `similar` are the top team's past tickets most like the question (None: the model has no index),
+    linked to Jira where the index or `jira_base_url` knows the address.
     """
     shown = list(teams[:MAX_TEAMS_SHOWN])
     echo, plain = _echo(question), _echo_plain(question)
@@ -154,6 +163,8 @@ def render_answer(
     if because:
         lines.append(because)
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
+    if similar is not None:
+        blocks.append(_evidence(top, similar, jira_base_url))
     context = []
     if others:
         context.append(
@@ -165,6 +176,28 @@ def render_answer(
         _feedback(question_id or _question_hash(question), top.label, model_version, question),
     ]
     return _message(text, blocks)
+
+
+def _evidence(top: RankedTeam, similar: Sequence[SimilarTicket], jira_base_url: str | None) -> ContextBlock:
+    """The top team's past tickets like the question, one short line each, readable on a phone."""
+    if not similar:
+        text = f"No past ticket of {_name(top)} is much like this question."
+    else:
+        lines = [
+            f"• {_ticket_link(t, jira_base_url)} {escape(_truncate(t.summary, MAX_EVIDENCE_CHARS))}"
+            + (f" ({t.year})" if t.year else "")
+            for t in similar
+        ]
+        text = "Similar past tickets:\n" + "\n".join(lines)
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def _ticket_link(ticket: SimilarTicket, jira_base_url: str | None) -> str:
+    url = ticket.url or (f"{jira_base_url}/browse/{ticket.key}" if jira_base_url else None)
+    key = escape(_truncate(ticket.key, MAX_NAME_CHARS))
+    if url is None or not url.startswith(("https://", "http://")) or any(c in url for c in "|<> "):
+        return f"*{key}*"
+    return f"<{escape(url)}|{key}>"
 
 
 def render_unknown_words(question: str) -> SlackMessage:

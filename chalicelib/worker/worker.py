@@ -152,7 +152,10 @@ class Worker:
         self._check_directory(directory, model.predictor.labels, model.version)
         try:
             with timings.measure("predict"):
-                answer = answer_question(model.predictor, job.question, self.confidence_threshold(model))
+                index = model.index if self.settings.show_similar_tickets else None
+                answer = answer_question(
+                    model.predictor, job.question, self.confidence_threshold(model), index=index
+                )
             if answer.kind == "unknown_words":
                 message = render_unknown_words(job.question)
             else:
@@ -164,6 +167,8 @@ class Worker:
                     question_id=job.job_id,
                     reasons=answer.because,
                     model_version=model.version,
+                    similar=answer.similar,
+                    jira_base_url=self.settings.jira_base_url,
                 )
         except Exception as error:
             logs.error(_log, "predict_failed", exc_info=True, error=logs.error_text(error), **fields)
@@ -171,6 +176,8 @@ class Worker:
         top = answer.guesses[0] if answer.guesses else None
         fields.update(answer=answer.kind, top_label=top.label if top else None)
         fields["top_probability"] = round(top.probability, 4) if top else None
+        if answer.similar is not None:
+            fields["similar_tickets"] = len(answer.similar)
         return message, "answered"
 
     def confidence_threshold(self, model: LoadedModel) -> float:

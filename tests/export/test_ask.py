@@ -31,10 +31,13 @@ def test_prints_the_ranking_and_the_bot_s_answer(
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Q: our iOS push notifications stopped"
-    assert lines[1].startswith("  1. MOBILE ") and len(lines) == 6
+    assert lines[1].startswith("  1. MOBILE ")
     assert "low confidence" not in "\n".join(lines)
     assert lines[4].startswith("  because of: ") and "push" in lines[4]
-    assert lines[5].startswith("bot: MOBILE can most likely help with “our iOS push notifications stopped” (")
+    assert "past ticket" in lines[5]  # the evidence, or that none is similar enough
+    assert lines[-1].startswith(
+        "bot: MOBILE can most likely help with “our iOS push notifications stopped” ("
+    )
 
 
 @pytest.mark.parametrize("how", ["flag", "environment"])

@@ -20,7 +20,7 @@ from export.tickets import read_tickets
 def rows() -> list[dict[str, str]]:
     with SAMPLE_TICKETS.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        assert reader.fieldnames == ["key", "summary", "description", "team", "created"]
+        assert reader.fieldnames == ["key", "summary", "description", "team", "created", "url"]
         return list(reader)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -205,6 +206,9 @@ def model_variant(source: Any, dest: Any, version: str) -> Any:
     source = Path(source)
     manifest = parse_manifest((source / MANIFEST_NAME).read_bytes())
     model = onnx.load(str(source / manifest.model_path))
+    if manifest.ticket_index is not None:  # the index travels with the model it was built for
+        Path(dest).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / manifest.ticket_index.path, Path(dest) / manifest.ticket_index.path)
     entries = {entry.key: entry for entry in model.metadata_props}
     if VERSION_KEY in entries:
         entries[VERSION_KEY].value = version
@@ -218,4 +222,5 @@ def broken_variant(source: Any, dest: Any, version: str, payload: bytes = b"not 
     from chalicelib.model.manifest import MANIFEST_NAME
 
     manifest_data = json.loads((Path(source) / MANIFEST_NAME).read_text())
+    manifest_data.pop("ticket_index", None)  # not a model: nothing to index for it
     return _write_variant(Path(dest), manifest_data, version, payload)

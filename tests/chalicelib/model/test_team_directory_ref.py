@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.model.errors import ModelCorrupt, ModelNotFound
-from chalicelib.model.manifest import MANIFEST_NAME, DirectoryRef, ManifestError, parse_manifest
+from chalicelib.model.manifest import MANIFEST_NAME, FileRef, ManifestError, parse_manifest
 from chalicelib.model.store import ModelStore
 from tests.chalicelib.model.test_manifest import manifest_dict
 from tests.support.s3 import write_model
@@ -24,7 +24,7 @@ REF = {"path": "teams-0123.json", "sha256": hashlib.sha256(TEAMS).hexdigest(), "
 def test_the_directory_reads_back_and_moves_under_a_version_folder_with_the_model() -> None:
     manifest = parse_manifest(json.dumps(manifest_dict(team_directory=REF)))
 
-    assert manifest.team_directory == DirectoryRef(REF["path"], REF["sha256"], REF["size_bytes"])
+    assert manifest.team_directory == FileRef(REF["path"], REF["sha256"], REF["size_bytes"])
     assert "team_directory" not in manifest.extra
     assert parse_manifest(manifest.to_json()) == manifest
     moved = manifest.under("versions/v1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -241,3 +241,66 @@ def test_confidence_is_a_percentage(probability: float, shown: str) -> None:
     assert f"*X* can most likely help with “q” ({shown})" in all_text(
         render_answer("q", [RankedTeam("X", probability, "X")], 0.0)
     )
+
+
+# --- evidence: the top team's past tickets like the question ----------------------------------
+
+
+class Past(NamedTuple):
+    key: str
+    summary: str
+    team: str
+    year: int | None
+    similarity: float
+    url: str | None
+
+
+def test_similar_tickets_are_short_linked_lines_in_a_context_block() -> None:
+    similar = [
+        Past("PAY-1", "Refund stuck in pending after checkout & VAT <EU>", "PAYMENTS", 2023, 0.8, None),
+        Past("PAY-9", "x" * 300, "PAYMENTS", None, 0.5, "https://jira.example.com/browse/PAY-9"),
+    ]
+    message = render_answer(
+        "q", [PAYMENTS, SEARCH], 0.5, similar=similar, jira_base_url="https://acme.atlassian.net"
+    )
+    evidence = message.blocks[1]
+    assert evidence["type"] == "context"
+    lines = evidence["elements"][0]["text"].splitlines()
+    assert lines[0] == "Similar past tickets:"
+    assert lines[1] == (
+        "• <https://acme.atlassian.net/browse/PAY-1|PAY-1> Refund stuck in pending after checkout "
+        "&amp; VAT &lt;EU&gt; (2023)"
+    )
+    assert lines[2].startswith("• <https://jira.example.com/browse/PAY-9|PAY-9> xxx") and lines[2].endswith(
+        "…"
+    )
+    assert len(lines[2]) < 150  # one phone line
+
+
+def test_no_similar_ticket_is_said_and_no_index_shows_nothing() -> None:
+    none_similar = render_answer("q", [PAYMENTS], 0.5, similar=[])
+    assert (
+        none_similar.blocks[1]["elements"][0]["text"]
+        == "No past ticket of Payments is much like this question."
+    )
+    assert "past ticket" not in all_text(render_answer("q", [PAYMENTS], 0.5))
+
+
+def test_an_unlinkable_ticket_is_shown_by_key() -> None:
+    similar = [Past("PAY-2", "Double charge", "PAYMENTS", 2022, 0.6, "javascript:alert(1)")]
+    line = render_answer("q", [PAYMENTS], 0.5, similar=similar).blocks[1]["elements"][0]["text"]
+    assert "• *PAY-2* Double charge (2022)" in line and "javascript" not in line
+
+
+def test_the_longest_answer_stays_within_slacks_limits() -> None:
+    """Every field at its longest: the message still validates and fits a phone-sized block list."""
+    longest = RankedTeam("T" * 200, 0.99, "N" * 200, "#" + "c" * 80, "S" + "G" * 20)
+    similar = [Past("K" * 100, "s" * 300, "T", 2024, 0.9, "https://j.example/" + "p" * 500) for _ in range(3)]
+    message = render_answer(
+        "w " * 3000, [longest, longest, longest], 0.5, "q" * 100, reasons=["r" * 500] * 3, similar=similar
+    )
+    assert len(message.blocks) <= 5
+    for block in message.blocks:
+        for element in [*block.get("elements", []), block.get("text") or {}]:
+            assert len(element.get("text", "") if isinstance(element.get("text"), str) else "") <= 3000
+    assert len(message.text) <= 4000

@@ -89,7 +89,9 @@ def test_slash_answer_lists_the_top_three_teams_with_where_to_reach_them(
     assert post.path == "/response/cmd-1"
     body = post.body
     assert body["response_type"] == "ephemeral"
-    headline, also = body["blocks"][0]["text"]["text"], body["blocks"][1]["elements"][0]["text"]
+    headline = body["blocks"][0]["text"]["text"]
+    context = [e["text"] for b in body["blocks"] if b["type"] == "context" for e in b["elements"]]
+    also = next(text for text in context if text.startswith("Also possible"))
     assert headline.startswith("*Payments* can most likely help") and "#payments-help" in headline
     assert "Because of: _" in headline  # the question's own words behind the answer
     assert also.startswith("Also possible: ") and also.count("%") == 2  # the next two teams
@@ -151,6 +153,70 @@ def test_the_threshold_is_the_models_own_unless_the_setting_says_otherwise(
     assert ("I'm not sure" not in post.body["text"]) is sure
     shown = float(setting) if setting is not None else model_threshold
     assert f"Confident means {shown:.0%} or more" in json.dumps(post.body["blocks"], ensure_ascii=False)
+
+
+QUESTION = "the refund is stuck in pending after checkout"
+
+
+def _evidence(post: Any) -> str | None:
+    texts = [e["text"] for b in post.body["blocks"] if b["type"] == "context" for e in b["elements"]]
+    return next((t for t in texts if "past ticket" in t), None)
+
+
+def test_the_answer_shows_the_top_teams_similar_past_tickets(
+    worker_env: dict[str, Any], sample_model_dir: Path, json_logs: Any
+) -> None:
+    _publish(worker_env, sample_model_dir)
+
+    run_job(_slash_job(worker_env["slack"], QUESTION))
+
+    [post] = worker_env["slack"].wait_for(1)
+    evidence = _evidence(post)
+    assert evidence is not None and evidence.startswith("Similar past tickets:\n• *PAY-")
+    assert 1 <= evidence.count("\n• ") <= 3
+    assert json_logs.events("job_done")[0]["similar_tickets"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("SHOW_SIMILAR_TICKETS", "false"), ("JIRA_BASE_URL", "https://acme.atlassian.net/")],
+)
+def test_evidence_can_be_turned_off_and_linked_to_jira(
+    worker_env: dict[str, Any],
+    sample_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(setting, value)
+    api_runtime.reset()
+    handler.reset_worker()
+    _publish(worker_env, sample_model_dir)
+
+    run_job(_slash_job(worker_env["slack"], QUESTION))
+
+    evidence = _evidence(worker_env["slack"].wait_for(1)[0])
+    if setting == "SHOW_SIMILAR_TICKETS":
+        assert evidence is None
+    else:
+        assert evidence is not None and "<https://acme.atlassian.net/browse/PAY-" in evidence
+
+
+def test_a_model_without_an_index_shows_no_evidence(
+    worker_env: dict[str, Any], sample_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = model_variant(sample_model_dir, tmp_path / "no-index", "no-index")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["ticket_index"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("MODEL_URI", str(folder))
+    api_runtime.reset()
+    handler.reset_worker()
+
+    run_job(_slash_job(worker_env["slack"], QUESTION))
+
+    [post] = worker_env["slack"].wait_for(1)
+    assert post.body["text"].startswith("Payments") and _evidence(post) is None
 
 
 @pytest.mark.parametrize("question", ["zzqx qqzx", "who knows?", "🔥🔥"])
