@@ -59,6 +59,7 @@ def test_collects_every_page_into_the_tickets_csv(
     with_component = [issue for issue in synthetic_issues() if issue["fields"]["components"]]
     assert [ticket.key for ticket in tickets] == [issue["key"] for issue in with_component]
     assert {ticket.team for ticket in tickets} == {"Payments core", "Search core", "Platform core"}
+    assert tickets[0].url == f"{jira_standin.base_url}/browse/{tickets[0].key}"  # answers link to it
     assert capsys.readouterr().out.strip() == (
         f"wrote 20 tickets from 3 teams to {out}; skipped 3 without a team in components"
     )
