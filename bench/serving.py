@@ -15,7 +15,11 @@
 (e) warm prediction: Predictor.rank (normalise + session + ranking) and the raw session.run, in
     blocks, the models in turn (see warm_predict). Target rank p50 <= 100 us.
 (f) worker peak memory: RSS high-water mark (VmHWM, not ru_maxrss: see bench.rss.peak_rss_kb)
-    of the (d) subprocess. Target <= 150 MB.
+    of the (d) subprocess. Target <= 150 MB without the ticket index, <= 180 MB with it.
+(g) warm answer: what the worker computes per question (chalicelib.model.answer: normalise,
+    predict, explain, find the past tickets), for a model that ships its ticket index. Target
+    p50 <= 1 ms. With a real model, (d) and (f) also run for the same model without its index
+    ("-no-index"), in turn, to show what the index costs a cold start (target <= +100 ms).
 
     python -m bench.serving [--real-model DIR] [--quick]
 """
@@ -52,6 +56,9 @@ TARGETS = {
     "worker_cold_ms": 600.0,
     "rank_p50_us": 100.0,
     "worker_maxrss_mb": 150.0,
+    "worker_maxrss_with_index_mb": 180.0,
+    "answer_p50_us": 1000.0,
+    "index_cold_start_cost_ms": 100.0,
 }
 
 
@@ -365,6 +372,7 @@ def warm_predict(model_files: dict[str, Path], questions: list[str], n: int) -> 
     block by block, the drift hits every model alike, and the percentiles pool every call. Each
     block's own rank p50 is kept (`rank_block_p50_us`) to show the spread."""
     import numpy as np
+    import onnxruntime as ort
 
     from chalicelib.model.predictor import Predictor
     from chalicelib.text import normalize
@@ -372,6 +380,10 @@ def warm_predict(model_files: dict[str, Path], questions: list[str], n: int) -> 
     normalized = [normalize(q) for q in questions]
     batches = [np.array([q], dtype=object).reshape(-1, 1) for q in normalized]
     predictors = {tag: Predictor(path) for tag, path in model_files.items()}
+    sessions = {
+        tag: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        for tag, path in model_files.items()
+    }
     for predictor in predictors.values():
         for q in questions[:200]:
             predictor.rank(q)
@@ -379,7 +391,7 @@ def warm_predict(model_files: dict[str, Path], questions: list[str], n: int) -> 
     per_block = max(1, n // WARM_BLOCKS)
     for block in range(WARM_BLOCKS):
         for tag, predictor in predictors.items():
-            session, times = predictor._session, timings[tag]
+            session, times = sessions[tag], timings[tag]
             block_rank: list[float] = []
             for i in range(block * per_block, (block + 1) * per_block):
                 q = questions[i % len(questions)]
@@ -407,6 +419,63 @@ def warm_predict(model_files: dict[str, Path], questions: list[str], n: int) -> 
         }
         for tag, predictor in predictors.items()
     }
+
+
+def warm_answer(model_dir: Path, questions: list[str], n: int) -> dict[str, Any]:
+    """(g): `answer_question` as the worker calls it, with the model's ticket index: normalise,
+    predict, explain, the past tickets. Also the index lookup alone."""
+    import io
+
+    from chalicelib.model.answer import answer_question
+    from chalicelib.model.manifest import MANIFEST_NAME, parse_manifest
+    from chalicelib.model.predictor import Predictor
+    from chalicelib.model.ticket_index import TicketIndex
+
+    manifest = parse_manifest((model_dir / MANIFEST_NAME).read_bytes())
+    if manifest.ticket_index is None:
+        return {}
+    predictor = Predictor(model_dir / manifest.model_path)
+    index = TicketIndex.load(io.BytesIO((model_dir / manifest.ticket_index.path).read_bytes()))
+    threshold = manifest.confidence_threshold or 0.5
+    for q in questions[:200]:
+        answer_question(predictor, q, threshold, index=index)
+    answers, lookups, shown = [], [], 0
+    for i in range(n):
+        q = questions[i % len(questions)]
+        t = time.perf_counter()
+        answer = answer_question(predictor, q, threshold, index=index)
+        answers.append((time.perf_counter() - t) * 1e6)
+        shown += bool(answer.similar)
+        explained = predictor.explain(q)
+        ids = [term.id for term in explained.terms]
+        t = time.perf_counter()
+        index.similar(ids, team=explained.guesses[0].label if explained.guesses else None)
+        lookups.append((time.perf_counter() - t) * 1e6)
+    return {
+        "calls": n,
+        "answer_us": percentiles(answers),
+        "index_lookup_us": percentiles(lookups),
+        "answers_with_evidence": round(shown / n, 4),
+        "index_bytes": manifest.ticket_index.size_bytes,
+        "index_tickets": len(index),
+    }
+
+
+def without_index(model_dir: Path, work: Path) -> Path:
+    """The same trained model without its ticket index: what the index costs, measured in turn."""
+    import shutil
+
+    from chalicelib.model.manifest import MANIFEST_NAME, parse_manifest
+
+    manifest = parse_manifest((model_dir / MANIFEST_NAME).read_bytes())
+    folder = work / "model-without-index"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model_dir / manifest.model_path, folder / manifest.model_path)
+    data = manifest.to_dict()
+    data.pop("ticket_index", None)
+    data["version"] = f"{manifest.version}-no-index"
+    (folder / MANIFEST_NAME).write_text(json.dumps(data))
+    return folder
 
 
 def idempotency_env(aws: dict[str, str]) -> dict[str, str]:
@@ -526,6 +595,8 @@ def main(argv: list[str] | None = None) -> int:
                 claimed = idempotency_env(s3)
                 configs = [(tag, model_dir, {}) for tag, model_dir in models.items()]
                 configs.append((deployed, models["real" if args.real_model else "sample"], claimed))
+                if args.real_model:
+                    configs.append(("real-no-index", without_index(args.real_model, work), {}))
                 colds = worker_cold(configs, slack, s3, questions, n_wcold, work)
                 print("(d, f) done", flush=True)
                 warm = warm_predict(
@@ -537,6 +608,10 @@ def main(argv: list[str] | None = None) -> int:
                     for tag, model_dir in models.items()
                 }
                 results["models"][deployed] = {"worker_cold": colds[deployed]}
+                if args.real_model:
+                    results["models"]["real-no-index"] = {"worker_cold": colds["real-no-index"]}
+                    results["answer"] = warm_answer(args.real_model, questions, n_warm // 5)
+                    print("(g) done", flush=True)
         finally:
             quiet.close()
 
@@ -569,6 +644,44 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for tag, model in results["models"].items():
         rows += model_rows(tag, model["worker_cold"], model.get("warm"))
+    if results.get("answer"):
+        g = results["answer"]
+        with_index, without = (
+            results["models"]["real"]["worker_cold"],
+            results["models"]["real-no-index"]["worker_cold"],
+        )
+        cost = with_index["spawn_to_answer_ms"]["p50"] - without["spawn_to_answer_ms"]["p50"]
+        rows += [
+            _row(
+                "(g) warm answer with evidence [real]", "us", g["answer_us"], "p99", TARGETS["answer_p50_us"]
+            ),
+            _row("    of which the index lookup [real]", "us", g["index_lookup_us"], "p99"),
+            ("    answers showing a past ticket [real]", "%", g["answers_with_evidence"] * 100, "", "", ""),
+            (
+                "    ticket index on disk [real]",
+                "MB",
+                g["index_bytes"] / 1e6,
+                "",
+                15.0,
+                verdict(g["index_bytes"] / 1e6, 15.0),
+            ),
+            (
+                "    cold start: with index - without, p50",
+                "ms",
+                cost,
+                "",
+                TARGETS["index_cold_start_cost_ms"],
+                verdict(cost, TARGETS["index_cold_start_cost_ms"]),
+            ),
+            (
+                "    peak RSS with index [real]",
+                "MB",
+                with_index["maxrss_mb"]["max"],
+                "",
+                TARGETS["worker_maxrss_with_index_mb"],
+                verdict(with_index["maxrss_mb"]["max"], TARGETS["worker_maxrss_with_index_mb"]),
+            ),
+        ]
     print_table(
         f"serving (a: n={n_ack}, b: n={n_http}, c: {n_cold} runs, d/f: {n_wcold} runs, e: n={n_warm})",
         ["measure", "unit", "p50", "p99/max", "target", "verdict"],

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from chalicelib.model.predictor import Guess, Predictor
 from chalicelib.model.reasons import reasons
 from chalicelib.slack.markup import to_plain
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy's and onnxruntime's modules: the worker imports this before the model loads
+    from chalicelib.model.predictor import Guess, Predictor
     from chalicelib.model.ticket_index import SimilarTicket, TicketIndex
 
 Kind = Literal["confident", "unsure", "unknown_words"]

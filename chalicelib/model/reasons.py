@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from chalicelib.model.predictor import Explained
 from chalicelib.text import ascii_fold
+
+if TYPE_CHECKING:
+    from chalicelib.model.predictor import Explained
 
 MAX_REASONS = 3
 MIN_SHARE = 0.25
