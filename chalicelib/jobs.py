@@ -113,17 +113,7 @@ class Job:
         team_id: str | None = None,
         request_id: str | None = None,
     ) -> Job:
-        # trigger_id is unique per invocation; without it, the response_url is (hashed: it is secret).
-        basis = trigger_id or _secret_basis(response_url)
-        return cls(
-            job_id=f"slash:{basis}",
-            kind="slash",
-            question=question,
-            user_id=user_id,
-            request_id=request_id,
-            response_url=response_url,
-            team_id=team_id,
-        )
+        return cls._for_invocation("slash", question, user_id, response_url, trigger_id, team_id, request_id)
 
     @classmethod
     def for_message(
@@ -161,11 +151,25 @@ class Job:
         request_id: str | None = None,
     ) -> Job:
         """`/whoknows teams`: one job per invocation, like a question's."""
+        return cls._for_invocation("teams", word, user_id, response_url, trigger_id, team_id, request_id)
+
+    @classmethod
+    def _for_invocation(
+        cls,
+        kind: Literal["slash", "teams"],
+        question: str,
+        user_id: str,
+        response_url: str,
+        trigger_id: str | None,
+        team_id: str | None,
+        request_id: str | None,
+    ) -> Job:
+        # trigger_id is unique per invocation; without it, the response_url is (hashed: it is secret).
         basis = trigger_id or _secret_basis(response_url)
         return cls(
-            job_id=f"teams:{basis}",
-            kind="teams",
-            question=word,
+            job_id=f"{kind}:{basis}",
+            kind=kind,
+            question=question,
             user_id=user_id,
             request_id=request_id,
             response_url=response_url,

@@ -140,14 +140,11 @@ class Worker:
     def _compose(self, job: Job, timings: logs.Timings, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
         if job.kind == "feedback":
             return self._store_feedback(job, timings, fields)
+        model = self._model(timings, fields)
+        if not isinstance(model, LoadedModel):
+            return model
         if job.kind == "teams":
-            return self._list_teams(timings, fields)
-        try:
-            model = self.holder.get(timings)
-        except Exception as error:
-            logs.error(_log, "model_unavailable", error=logs.error_text(error), **fields, **timings)
-            return render_error(user_message_for(error)), "failed_answered"
-        fields["model_version"] = model.version
+            return self._list_teams(model, fields)
         directory = self._directory_for(model)
         self._check_directory(directory, model.predictor.labels, model.version)
         try:
@@ -230,14 +227,18 @@ class Worker:
             logs.warning(_log, "feedback_menu_truncated", left_out=menu.left_out, **fields)
         return menu.message, "answered"
 
-    def _list_teams(self, timings: logs.Timings, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
-        """`/whoknows teams`: the current model's teams, named and reached through its directory."""
+    def _model(self, timings: logs.Timings, fields: dict[str, Any]) -> LoadedModel | tuple[SlackMessage, str]:
+        """The model to answer with, or the message that tells the user why there is none."""
         try:
             model = self.holder.get(timings)
         except Exception as error:
             logs.error(_log, "model_unavailable", error=logs.error_text(error), **fields, **timings)
             return render_error(user_message_for(error)), "failed_answered"
         fields["model_version"] = model.version
+        return model
+
+    def _list_teams(self, model: LoadedModel, fields: dict[str, Any]) -> tuple[SlackMessage, str]:
+        """`/whoknows teams`: the current model's teams, named and reached through its directory."""
         directory = self._directory_for(model)
         teams = [directory.lookup(label) for label in model.manifest.labels]
         fields["teams"] = len(teams)
