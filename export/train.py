@@ -27,6 +27,7 @@ from chalicelib.text import NORMALIZER_VERSION
 from export.arguments import at_least, fraction, input_file, output_folder
 from export.dates import AUTO, ORDERS
 from export.errors import UserError
+from export.feedback_rows import DEFAULT_FEEDBACK_WEIGHT, register_arguments
 from export.threshold import DEFAULT_TARGET_PRECISION
 
 DEFAULT_MIN_TICKETS = 10
@@ -114,12 +115,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="compact",
         help="'compact' (default) costs per word of the question; 'skl2onnx' is the reference conversion",
     )
+    register_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     input_file(args.tickets, "a tickets CSV")
+    if args.feedback is not None:
+        input_file(args.feedback, "a feedback CSV (written by `python -m export feedback pull`)")
     output_folder(args.out)  # before the fit, so a typo costs a second, not the whole run
     result = train(
         args.tickets,
@@ -133,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         graph=args.graph,
         progress=not args.quiet,
         date_order=args.date_order,
+        feedback=args.feedback,
+        feedback_weight=args.feedback_weight,
     )
     print(summary(result))
     return 0
@@ -155,6 +161,12 @@ def summary(result: TrainResult) -> str:
         lines.append(
             f"    {name:<34} top-1 {form['top1']:.3f}  answered {form['coverage']:.0%} "
             f"at {form['precision']:.1%} precision"
+        )
+    if metrics.get("feedback", {}).get("questions"):
+        asked = metrics["feedback"]
+        lines.append(
+            f"  held-out newest {asked['questions']} feedback questions: top-1 {asked['top1']:.3f}, "
+            f"answered {asked['coverage']:.0%} at {asked['precision']:.1%} precision"
         )
     lines += [f"  warning: {warning}" for warning in metrics["warnings"]]
     lines += [
@@ -186,17 +198,23 @@ def train(
     graph: str = "compact",
     progress: bool = True,
     date_order: str = AUTO,
+    feedback: Path | None = None,
+    feedback_weight: float = DEFAULT_FEEDBACK_WEIGHT,
 ) -> TrainResult:
     """The whole offline step; raises UserError (nothing written) on bad input or failed parity.
 
     Three fits, each on tickets older than what it is judged on: the oldest tickets choose the
     confidence threshold on the validation slice's questions; everything before the test slice is
     evaluated on the newest tickets at that threshold; then every ticket trains the model shipped.
+    Feedback questions (export/feedback_rows.py) are split in time apart: the older train the first
+    two fits and are evaluated on the newest; the shipped model learns from all of them.
     """
     from export.calibration import plot_reliability
     from export.convert import ConversionError, to_onnx
     from export.dataset import load_dataset
     from export.evaluate import evaluate, plot_confusion_matrix, team_warnings, write_report
+    from export.feedback_rows import NO_FEEDBACK, figures, load_feedback
+    from export.holdout import held_out, newest_created, write_holdout
     from export.parity import check_parity
     from export.questions import QUESTION_FORMS, THRESHOLD_FORMS, TICKET_FORM
     from export.threshold import choose_threshold
@@ -218,10 +236,15 @@ def train(
         print(f"warning: left out teams with fewer than {min_tickets_per_team} tickets: {dropped}")
     older, test_idx = data.split(test_fraction)
     oldest, validation_idx = data.newest(older, validation_fraction)
+    learned = (
+        load_feedback(feedback, set(data.teams), test_fraction, feedback_weight) if feedback else NO_FEEDBACK
+    )
+    if learned.source:
+        print(learned.summary())
     lap("load")
 
-    def fit(indices: list[int]) -> Model:
-        return Model.fit(data, indices, min_df)
+    def fit(indices: list[int], asked: Any = learned.train) -> Model:
+        return Model.fit(data, indices, min_df, asked, learned.weight)
 
     def questions(model: Model, indices: list[int], forms: tuple[str, ...]) -> dict[str, np.ndarray]:
         return {name: model.question_probabilities(data, indices, QUESTION_FORMS[name]) for name in forms}
@@ -248,9 +271,13 @@ def train(
     forms |= questions(evaluated, test_idx, tuple(QUESTION_FORMS))
     metrics = evaluate(labels, [data.teams[i] for i in test_idx], forms, threshold.value)
     metrics["warnings"] = team_warnings(labels, Counter(data.teams[i] for i in older), metrics["per_team"])
+    if learned.source:
+        metrics["feedback"] = figures(evaluated, learned.test, threshold.value)
+    holdout = held_out(evaluated, data, test_idx)
     lap("fit_and_evaluate")
 
-    shipped = fit(list(range(len(data)))) if final_fit == "all" else evaluated
+    shipped_idx = list(range(len(data))) if final_fit == "all" else older
+    shipped = fit(shipped_idx, learned.all) if final_fit == "all" else evaluated
     lap("final_fit")
 
     data_sha = file_sha256(tickets)
@@ -299,12 +326,15 @@ def train(
                     "train_tickets": len(older),
                     "test_tickets": len(test_idx),
                     "final_fit": final_fit,
-                },
+                    "newest_created": newest_created(data, shipped_idx),
+                }
+                | ({"feedback": learned.as_dict()} if learned.source else {}),
                 "params": shipped.params.as_dict(),
                 "graph": graph,
                 "vocabulary_size": len(shipped.pipeline.named_steps["tfidf"].vocabulary_),
                 "confidence_threshold": threshold.as_dict(),
                 "metrics": _manifest_metrics(metrics),
+                "holdout": write_holdout(staging, holdout),
                 "parity": parity.as_dict(),
                 "libraries": {name: package_version(name) for name in LIBRARIES}
                 | {"python": platform.python_version()},
@@ -347,8 +377,12 @@ class Model:
         return [str(c) for c in self.pipeline.classes_]
 
     @classmethod
-    def fit(cls, data: Any, indices: list[int], min_df: int) -> Model:
+    def fit(
+        cls, data: Any, indices: list[int], min_df: int, asked: Any = (), asked_weight: float = 0.0
+    ) -> Model:
+        """`asked`: feedback questions (export.feedback_rows) to learn from at `asked_weight`."""
         from chalicelib.model.expand import expander_metadata
+        from export.feedback_rows import add_rows
         from export.pipeline import ModelParams, fit_pipeline, training_rows
 
         teams = [data.teams[i] for i in indices]
@@ -360,6 +394,7 @@ class Model:
             teams,
             params,
         )
+        add_rows(rows, asked, asked_weight)
         params = replace(params, calibration_folds=_calibration_folds(rows.labels, params.calibration_folds))
         pipeline = fit_pipeline(params, rows)
         expander = expander_metadata(
