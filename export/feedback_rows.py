@@ -141,11 +141,11 @@ class Feedback:
         """One line for the operator: what was learned from, what was held out, what could not train."""
         if not self.source:
             return ""
-        questions = len(self.all)
+        held = f"the newest {len(self.test)} held out" if self.test else "none held out (too few to split)"
         line = (
-            f"feedback: {questions} distinct question{'' if questions == 1 else 's'} from "
-            f"{self.corrections} corrections and {self.confirmations} confirmations: "
-            f"{len(self.train)} to train on, the newest {len(self.test)} held out"
+            f"feedback: {_count(len(self.all), 'distinct question')} from "
+            f"{_count(self.corrections, 'correction')} and {_count(self.confirmations, 'confirmation')}: "
+            f"{len(self.train)} to train on, {held}"
         )
         if self.disagreements:
             line += f" ({self.disagreements} judged differently by different people: the majority's team)"
@@ -168,6 +168,10 @@ class Feedback:
 
 
 NO_FEEDBACK = Feedback([], [], DEFAULT_FEEDBACK_WEIGHT)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 def load_feedback(path: Path, teams: set[str], test_fraction: float, weight: float) -> Feedback:

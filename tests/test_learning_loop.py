@@ -165,7 +165,7 @@ def test_corrections_through_slack_teach_the_next_model(
     assert main(["train", str(SAMPLE_TICKETS), "--out", str(nxt), *flags]) == 0
 
     assert (
-        "feedback: 5 distinct questions from 4 corrections and 1 confirmations: 4 to train on, the newest 1 "
+        "feedback: 5 distinct questions from 4 corrections and 1 confirmation: 4 to train on, the newest 1 "
         'held out; cannot train: 1 "I don\'t know"'
     ) in capsys.readouterr().out
     for question, team in [*CORRECTED, CONFIRMED]:

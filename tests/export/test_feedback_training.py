@@ -61,7 +61,7 @@ def test_corrections_and_confirmations_train_and_what_cannot_is_counted(tmp_path
     assert asked == {("why is the nightly export late", "DATA"), ("the load balancer", "PLATFORM")}
     assert (feedback.corrections, feedback.confirmations) == (1, 1)
     assert feedback.summary() == (
-        "feedback: 2 distinct questions from 1 corrections and 1 confirmations: 1 to train on, the newest 1 "
+        "feedback: 2 distinct questions from 1 correction and 1 confirmation: 1 to train on, the newest 1 "
         "held out; cannot train: 1 without a stored question (STORE_FEEDBACK_QUESTIONS was off), "
         '1 "I don\'t know", 1 "Wrong team" with no team chosen, 1 with no words left once normalised, '
         "1 for teams the model does not have (OLDTEAM ×1)"
