@@ -14,8 +14,9 @@ DEFAULT_FEEDBACK_WEIGHT).
 - One question is one example however many people judged it: rows with the same normalised text are
   grouped; the team most of them name wins (the latest on a tie) and disagreements are counted.
 - No leakage: the distinct questions are split by the time each was first judged, like tickets: the
-  newest `test_fraction` are the feedback test set the evaluated model is measured on, the older ones
-  train it. A question text is in one side only. The shipped model learns from all of them.
+  newest `test_fraction` (or those after `--test-since`) are the feedback test set the evaluated
+  model is measured on, the older ones train it. A question text is in one side only. The shipped
+  model learns from all of them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -174,8 +176,11 @@ def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
-def load_feedback(path: Path, teams: set[str], test_fraction: float, weight: float) -> Feedback:
-    """The feedback CSV as questions to learn from (`teams`: the model's labels), split in time."""
+def load_feedback(
+    path: Path, teams: set[str], test_fraction: float, weight: float, since: str | None = None
+) -> Feedback:
+    """The feedback CSV as questions to learn from (`teams`: the model's labels), split in time: the
+    newest `test_fraction` held out, or (`since`, as `train --test-since`) those first judged after it."""
     input_file(path, "a feedback CSV (written by `python -m export feedback pull`)")
     read = read_rows(path)
     unusable = Unusable(unreadable_lines=len(read.skipped))
@@ -191,7 +196,10 @@ def load_feedback(path: Path, teams: set[str], test_fraction: float, weight: flo
         judged.setdefault(text, []).append((row, team))
     questions = [_one_question(text, rows) for text, rows in judged.items()]
     questions.sort(key=lambda q: (q.first_time, q.text))
-    cut = len(questions) - round(len(questions) * test_fraction)
+    if since is None:
+        cut = len(questions) - round(len(questions) * test_fraction)
+    else:
+        cut = sum(_moment(q.first_time) <= _moment(since) for q in questions)
     usable = [row for rows in judged.values() for row, _ in rows]
     return Feedback(
         train=questions[:cut],
@@ -203,6 +211,16 @@ def load_feedback(path: Path, teams: set[str], test_fraction: float, weight: flo
         disagreements=sum(len({team for _, team in rows}) > 1 for rows in judged.values()),
         unusable=unusable,
     )
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time as an aware datetime (UTC when it names no zone), so that feedback's `…Z`
+    times and tickets' `…+00:00` or zoneless dates compare."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)  # unreadable: the oldest, so it trains
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _usable_team(row: FeedbackRow, teams: set[str], unusable: Unusable) -> str | None:

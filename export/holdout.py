@@ -7,11 +7,15 @@ model trained on the older tickets only; the shipped model has trained on these 
 uses every ticket), so its own answers to them would flatter it. A few hundred bytes per ticket.
 
 The manifest's `training_data.newest_created` says up to when a model's tickets go, so the next
-candidate is compared with it only on tickets it never trained on.
+candidate is compared with it only on tickets it never trained on. `train --test-since` that date
+holds out exactly those tickets: the candidate's evaluated model then trained on the same tickets
+as the published one, and the two are compared on equal terms (`holdout.trained_until` says up to
+when the evaluated model's tickets go).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from collections.abc import Sequence
@@ -40,6 +44,46 @@ class HeldOut:
     def answered(self, threshold: float) -> bool:
         """Whether the bot would give this answer as confident (chalicelib.model.answer's rule)."""
         return self.known_words > 0 and self.probability >= threshold
+
+
+def register_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--test-since` on `export train`."""
+    parser.add_argument(
+        "--test-since",
+        metavar="DATE",
+        type=since_date,
+        help="hold out the tickets created after DATE instead of the newest --test-fraction: give the "
+        "published model's training_data.newest_created and the publish gate compares the two on equal "
+        "terms (retrain does)",
+    )
+
+
+def since_date(text: str) -> str:
+    """A date or time as `created` values are read (export/dates.py), as an argparse type."""
+    from export.dates import read_date_column
+
+    column = read_date_column([text])
+    if column.unreadable or not column.values[0]:
+        raise argparse.ArgumentTypeError(f"must be a date such as 2024-06-30T12:00:00+00:00, got {text!r}")
+    return column.values[0]
+
+
+def split_since(data: Any, since: str) -> tuple[list[int], list[int]]:
+    """Indices of the tickets created up to `since` and after it, each time-ordered."""
+    if not data.time_ordered:
+        raise UserError("--test-since needs the tickets' created dates, and this file has none")
+    order = sorted(range(len(data)), key=lambda i: data.created[i])
+    older = [i for i in order if created_of(data, i) <= since]
+    newer = [i for i in order if created_of(data, i) > since]
+    if not newer:
+        raise UserError(f"no ticket was created after {since} (--test-since): nothing to hold out")
+    missing = {data.teams[i] for i in newer} - {data.teams[i] for i in older}
+    if missing:
+        raise UserError(
+            f"teams {', '.join(sorted(missing))} have tickets only after {since} (--test-since): "
+            "a model trained up to then cannot know them; publish without comparing (--force)"
+        )
+    return older, newer
 
 
 def created_of(data: Any, index: int) -> str:
@@ -76,7 +120,7 @@ def held_out(model: Any, data: Any, indices: Sequence[int]) -> list[HeldOut]:
     ]
 
 
-def write_holdout(folder: Path, items: Sequence[HeldOut]) -> dict[str, Any]:
+def write_holdout(folder: Path, items: Sequence[HeldOut], trained_until: str | None) -> dict[str, Any]:
     """Writes folder/holdout.jsonl; returns the manifest's `holdout` entry."""
     payload = "".join(json.dumps(asdict(item), ensure_ascii=False) + "\n" for item in items).encode()
     (folder / HOLDOUT_NAME).write_bytes(payload)
@@ -85,6 +129,7 @@ def write_holdout(folder: Path, items: Sequence[HeldOut]) -> dict[str, Any]:
         "sha256": hashlib.sha256(payload).hexdigest(),
         "questions": len(items),
         "form": FORM,
+        "trained_until": trained_until,
     }
 
 

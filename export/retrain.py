@@ -1,9 +1,11 @@
 """`python -m export retrain --config retrain.toml`: the learning loop as one command for a cron job.
 
 collect (what changed in Jira since the last run, merged into the tickets so far: export/incremental.py)
-→ feedback pull (when a feedback table is configured) → train with that feedback → publish, whose
-gate refuses a candidate worse than the published model (export/gate.py). Each step is the command an
-operator would run by hand, with the config's options (export/retrain_config.py documents every key).
+→ feedback pull (when a feedback table is configured) → train with that feedback, holding out the
+tickets newer than the published model's (`--test-since`, so the two are judged on equal terms) →
+publish, whose gate refuses a candidate worse than the published model (export/gate.py). Each step
+is the command an operator would run by hand, with the config's options (export/retrain_config.py
+documents every key).
 
 The last line printed is the one to alert on, and the exit status says the same:
 
@@ -79,6 +81,12 @@ def run(args: argparse.Namespace) -> int:
         feedback = _pull_feedback(config)
         step = "train"
         candidate = config.work_dir / CANDIDATE_NAME
+        since = _published_until(config)
+        if since is not None:
+            waiting = _too_few_since(collected.tickets, since)
+            if waiting:
+                print(f"retrain: refused: {waiting}; nothing trained")
+                return 1
         _command(
             [
                 "train",
@@ -86,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                 "--out",
                 str(candidate),
                 "--quiet",
-                *_train_flags(config, feedback),
+                *_train_flags(config, feedback, since),
             ]
         )
         step = "publish"
@@ -129,7 +137,46 @@ def _pull_feedback(config: Any) -> Path | None:
     return out
 
 
-def _train_flags(config: Any, feedback: Path | None) -> list[str]:
+def _published_until(config: Any) -> str | None:
+    """Up to when the published model's tickets go (None: nothing published, or a model this code
+    cannot use, which the gate lets any candidate replace): the candidate holds out what came after."""
+    from chalicelib.model.errors import ModelNotFound, ModelStoreError
+    from chalicelib.model.store import ModelStore, make_s3_client
+    from chalicelib.text import NORMALIZER_VERSION
+
+    try:
+        with tempfile.TemporaryDirectory() as cache:
+            store = ModelStore(config.publish.dest, Path(cache), make_s3_client(config.publish.endpoint_url))
+            published = store.read_manifest()
+    except ModelNotFound:
+        return None
+    except ModelStoreError as error:
+        raise UserError(f"cannot read the published model's manifest: {error}") from None
+    if published is None or published.normalizer_version != NORMALIZER_VERSION:
+        return None
+    data = published.extra.get("training_data")
+    until = data.get("newest_created") if isinstance(data, dict) else None
+    return until if isinstance(until, str) and until else None
+
+
+def _too_few_since(tickets: Path, since: str) -> str | None:
+    """Why a candidate cannot be judged yet (too few tickets newer than the published model's), or None."""
+    from export.dates import read_date_column
+    from export.gate import MIN_COMPARED
+    from export.tickets import read_tickets_with_report
+
+    dates = read_date_column([ticket.created for ticket in read_tickets_with_report(tickets)[0]]).values
+    newer = sum(created > since for created in dates if created)
+    if newer >= MIN_COMPARED:
+        return None
+    return (
+        f"only {newer} ticket{'' if newer == 1 else 's'} created after {since}, the newest the published "
+        f"model trained on; {MIN_COMPARED} are needed to judge a new model against it: retrain when more "
+        "are in"
+    )
+
+
+def _train_flags(config: Any, feedback: Path | None, since: str | None) -> list[str]:
     train = config.train
     flags = [
         "--min-tickets-per-team",
@@ -143,6 +190,8 @@ def _train_flags(config: Any, feedback: Path | None) -> list[str]:
     ]
     if feedback is not None:
         flags += ["--feedback", str(feedback), "--feedback-weight", str(config.feedback.weight)]
+    if since is not None:
+        flags += ["--test-since", since]  # the published model's tickets, and no more: equal terms
     return flags
 
 

@@ -28,6 +28,7 @@ from export.arguments import at_least, fraction, input_file, output_folder
 from export.dates import AUTO, ORDERS
 from export.errors import UserError
 from export.feedback_rows import DEFAULT_FEEDBACK_WEIGHT, register_arguments
+from export.holdout import register_arguments as register_holdout_arguments
 from export.threshold import DEFAULT_TARGET_PRECISION
 
 DEFAULT_MIN_TICKETS = 10
@@ -116,6 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="'compact' (default) costs per word of the question; 'skl2onnx' is the reference conversion",
     )
     register_arguments(parser)
+    register_holdout_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -139,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         date_order=args.date_order,
         feedback=args.feedback,
         feedback_weight=args.feedback_weight,
+        test_since=args.test_since,
     )
     print(summary(result))
     return 0
@@ -200,6 +203,7 @@ def train(
     date_order: str = AUTO,
     feedback: Path | None = None,
     feedback_weight: float = DEFAULT_FEEDBACK_WEIGHT,
+    test_since: str | None = None,
 ) -> TrainResult:
     """The whole offline step; raises UserError (nothing written) on bad input or failed parity.
 
@@ -214,7 +218,7 @@ def train(
     from export.dataset import load_dataset
     from export.evaluate import evaluate, plot_confusion_matrix, team_warnings, write_report
     from export.feedback_rows import NO_FEEDBACK, figures, load_feedback
-    from export.holdout import held_out, newest_created, write_holdout
+    from export.holdout import held_out, newest_created, split_since, write_holdout
     from export.parity import check_parity
     from export.questions import QUESTION_FORMS, THRESHOLD_FORMS, TICKET_FORM
     from export.threshold import choose_threshold
@@ -234,10 +238,12 @@ def train(
     if data.dropped_teams:
         dropped = ", ".join(f"{t} ({n})" for t, n in sorted(data.dropped_teams.items()))
         print(f"warning: left out teams with fewer than {min_tickets_per_team} tickets: {dropped}")
-    older, test_idx = data.split(test_fraction)
+    older, test_idx = data.split(test_fraction) if test_since is None else split_since(data, test_since)
     oldest, validation_idx = data.newest(older, validation_fraction)
     learned = (
-        load_feedback(feedback, set(data.teams), test_fraction, feedback_weight) if feedback else NO_FEEDBACK
+        load_feedback(feedback, set(data.teams), test_fraction, feedback_weight, test_since)
+        if feedback
+        else NO_FEEDBACK
     )
     if learned.source:
         print(learned.summary())
@@ -334,7 +340,7 @@ def train(
                 "vocabulary_size": len(shipped.pipeline.named_steps["tfidf"].vocabulary_),
                 "confidence_threshold": threshold.as_dict(),
                 "metrics": _manifest_metrics(metrics),
-                "holdout": write_holdout(staging, holdout),
+                "holdout": write_holdout(staging, holdout, newest_created(data, older)),
                 "parity": parity.as_dict(),
                 "libraries": {name: package_version(name) for name in LIBRARIES}
                 | {"python": platform.python_version()},

@@ -187,3 +187,12 @@ def test_bad_feedback_options_are_one_line_errors_before_any_work(
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_with_test_since_the_questions_judged_after_it_are_held_out(tmp_path: Path) -> None:
+    rows = [row(n, f"who can fix dashboard {n}?") for n in range(1, 9)]
+
+    feedback = load_feedback(write(tmp_path, rows), TEAMS, 0.2, 2.0, since="2026-01-05T09:00:00+00:00")
+
+    assert [q.first_time[:10] for q in feedback.test] == ["2026-01-06", "2026-01-07", "2026-01-08"]
+    assert len(feedback.train) == 5  # judged up to the date (its own second included)

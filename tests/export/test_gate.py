@@ -15,7 +15,7 @@ from chalicelib.model.manifest import MANIFEST_NAME, parse_manifest
 from chalicelib.model.predictor import Predictor
 from chalicelib.text import NORMALIZER_VERSION
 from export.__main__ import main
-from export.gate import GateRefused
+from export.gate import GateRefused, judge
 from export.holdout import HOLDOUT_NAME
 from export.publish import publish
 from export.sample import SAMPLE_TICKETS
@@ -74,11 +74,12 @@ def test_a_worse_model_is_refused_with_both_figures_and_nothing_is_uploaded(
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(
         f"error: refused: candidate {version_of(worse_model)} is worse than the published "
-        f"{version_of(older_model)} by more than 1 point (--max-drop 0.01): top-1 0."
+        f"{version_of(older_model)}: top-1 0."
     )
     assert " published, answered precision 0." in line
     assert "on the 72 held-out tickets newer than the published model's (2024-" in line
-    assert line.endswith("; publish anyway with --force")
+    assert "; a drop beyond 1 point (--max-drop 0.01) and beyond chance on these tickets (±" in line
+    assert line.endswith(" for precision) is refused; publish anyway with --force")
     assert pointer(client, bucket)["version"] == version_of(older_model)
     assert client.list_objects_v2(Bucket=bucket)["KeyCount"] == before
 
@@ -95,7 +96,8 @@ def test_force_publishes_it_and_the_manifest_records_the_override_and_the_figure
     record = pointer(client, bucket)["publish"]
     assert (record["forced"], record["passed"], record["gate"]) == (True, False, "compared")
     assert record["compared_with"] == version_of(older_model) and record["questions"] == 72
-    assert record["candidate"]["top1"] < record["published"]["top1"] - 0.01
+    assert record["candidate"]["top1"] < record["published"]["top1"] - 0.01 - record["chance"]["top1"]
+    assert 0 < record["chance"]["top1"] < 0.2 and 0 < record["chance"]["precision"] < 0.3
     assert (
         record["published"]["threshold"]
         == parse_manifest((older_model / MANIFEST_NAME).read_bytes()).extra["confidence_threshold"]["value"]
@@ -183,3 +185,26 @@ def test_max_drop_is_checked_before_anything_else(
 
     err = capsys.readouterr().err
     assert err.startswith("error: argument --max-drop: must be ") and err.count("\n") == 1
+
+
+def test_a_published_model_that_saw_newer_tickets_than_the_candidates_evaluated_one_is_named(
+    worse_model: Path, sample_model_dir: Path, tmp_path: Path
+) -> None:
+    published = json.loads((sample_model_dir / MANIFEST_NAME).read_text())
+    published["training_data"]["newest_created"] = "2024-10-01T00:00:00+00:00"  # after the candidate's 80 %
+    candidate = parse_manifest((worse_model / MANIFEST_NAME).read_bytes())
+
+    verdict = judge(
+        worse_model,
+        candidate,
+        parse_manifest(json.dumps(published)),
+        lambda _: sample_model_dir / "model.onnx",
+    )
+
+    until = candidate.extra["holdout"]["trained_until"]
+    assert until < "2024-10-01" and verdict.kind == "compared" and not verdict.passed
+    assert (
+        "; the published model trained on tickets up to 2024-10-01T00:00:00+00:00, the candidate's evaluated "
+        f"model only up to {until}, which favours the published one: `export train --test-since "
+        "2024-10-01T00:00:00+00:00` compares them on equal terms"
+    ) in verdict.reason

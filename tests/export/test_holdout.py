@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from chalicelib.model.manifest import parse_manifest
+from export.__main__ import main
+from export.dataset import load_dataset
 from export.errors import UserError
-from export.holdout import HOLDOUT_NAME, read_holdout
+from export.holdout import HOLDOUT_NAME, created_of, read_holdout, since_date, split_since
+from export.sample import SAMPLE_TICKETS
 
 
 def test_the_training_folder_carries_the_newest_tickets_with_the_evaluated_models_answers(
@@ -42,3 +45,37 @@ def test_a_holdout_that_does_not_match_its_manifest_is_refused(
     with pytest.raises(UserError, match="does not match its manifest's sha256: retrain"):
         read_holdout(folder, manifest.extra["holdout"])
     assert read_holdout(folder, None) is None
+
+
+def test_test_since_holds_out_exactly_the_tickets_created_after_it() -> None:
+    data = load_dataset(SAMPLE_TICKETS, 5, progress=False)
+    since = "2024-06-02T16:30:20+00:00"
+
+    older, newer = split_since(data, since_date(since))
+
+    assert sorted(older + newer) == list(range(len(data)))
+    assert min(created_of(data, j) for j in newer) > since >= max(created_of(data, i) for i in older)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "2030-01-01",
+            "error: no ticket was created after 2030-01-01T00:00:00 (--test-since): nothing to hold out",
+        ),
+        (
+            "yesterday",
+            "error: argument --test-since: must be a date such as 2024-06-30T12:00:00+00:00, got 'yesterday'",
+        ),
+    ],
+)
+def test_a_test_since_that_holds_nothing_out_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, message: str
+) -> None:
+    out = tmp_path / "out"
+
+    assert main(["train", str(SAMPLE_TICKETS), "--out", str(out), "--test-since", value, "--quiet"]) == 2
+
+    assert capsys.readouterr().err.startswith(message)
+    assert not out.exists() or not any(out.iterdir())
