@@ -67,11 +67,12 @@ def run(args: argparse.Namespace) -> int:
     from export.__main__ import one_line
     from export.gate import GateRefused
 
-    step, candidate = "config", Path(CANDIDATE_NAME)
+    step, candidate, lock = "config", Path(CANDIDATE_NAME), None
     try:
         from export.retrain_config import load_config
 
         config = load_config(args.config)
+        lock = _lock(config.work_dir)
         step = "collect"
         from export.incremental import collect
 
@@ -114,6 +115,26 @@ def run(args: argparse.Namespace) -> int:
         traceback.print_exc(file=sys.stderr)
         print(f"retrain: failed at {step}: {type(error).__name__}: {' '.join(str(error).split())}")
         return 2
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _lock(work_dir: Path) -> Any:
+    """Takes work_dir/retrain.lock for the run (closing the returned file releases it): two runs at
+    once (a slow collection meeting the next cron slot) would write the same tickets and model."""
+    import fcntl
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    handle = (work_dir / "retrain.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise UserError(
+            f"another retrain is running in {work_dir} (it holds {work_dir / 'retrain.lock'})"
+        ) from None
+    return handle
 
 
 def _command(argv: list[str]) -> None:

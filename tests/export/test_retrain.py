@@ -4,6 +4,7 @@ bulk edit scrambled the teams of old tickets, a publish once it is undone; and o
 
 from __future__ import annotations
 
+import fcntl
 import json
 import random
 from datetime import UTC, datetime
@@ -259,3 +260,21 @@ def test_a_config_that_is_not_one_is_named(
     assert code == 2 and line.startswith(f"retrain: failed at config: {config}") and message in line
     assert main(["retrain", "--config", str(tmp_path / "absent.toml")]) == 2
     assert "absent.toml does not exist" in capsys.readouterr().out
+
+
+def test_a_second_run_in_the_same_work_dir_fails_at_once(
+    tmp_path: Path, jira: JiraStandin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, jira, "bucket", None)
+    (tmp_path / "work").mkdir()
+    with (tmp_path / "work" / "retrain.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+
+        code, line = retrain(config, capsys)
+
+    assert (code, line) == (
+        2,
+        f"retrain: failed at config: another retrain is running in {tmp_path / 'work'} "
+        f"(it holds {tmp_path / 'work' / 'retrain.lock'})",
+    )
+    assert jira.requests == []
