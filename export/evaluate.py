@@ -214,7 +214,6 @@ def write_report(metrics: dict[str, Any], manifest: dict[str, Any], folder: Path
                 f"{row['precision']:.1%} | {row['ece']:.3f} |"
             )
         lines += ["", "![reliability diagram](reliability.png)"]
-    lines += feedback_lines(metrics.get("feedback"))
     lines += ["", "| team | precision | recall | F1 | tickets |", "|---|---|---|---|---|"]
     for team, row in metrics["per_team"].items():
         lines.append(
@@ -222,6 +221,7 @@ def write_report(metrics: dict[str, Any], manifest: dict[str, Any], folder: Path
         )
     for warning in metrics.get("warnings", []):
         lines.append(f"\n- warning: {warning}")
+    lines += feedback_lines(metrics.get("feedback"))
     lines += ["", "| confidence ≥ | answered | precision |", "|---|---|---|"]
     for row in metrics["confidence_thresholds"]:
         lines.append(f"| {row['threshold']:.1f} | {row['coverage']:.1%} | {row['precision']:.1%} |")

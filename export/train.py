@@ -116,9 +116,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="compact",
         help="'compact' (default) costs per word of the question; 'skl2onnx' is the reference conversion",
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     register_arguments(parser)
     register_holdout_arguments(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
 
@@ -165,13 +165,13 @@ def summary(result: TrainResult) -> str:
             f"    {name:<34} top-1 {form['top1']:.3f}  answered {form['coverage']:.0%} "
             f"at {form['precision']:.1%} precision"
         )
+    lines += [f"  warning: {warning}" for warning in metrics["warnings"]]
     if metrics.get("feedback", {}).get("questions"):
         asked = metrics["feedback"]
         lines.append(
             f"  held-out newest {asked['questions']} feedback questions: top-1 {asked['top1']:.3f}, "
             f"answered {asked['coverage']:.0%} at {asked['precision']:.1%} precision"
         )
-    lines += [f"  warning: {warning}" for warning in metrics["warnings"]]
     lines += [
         f"  parity: {parity['inputs_checked']} inputs, labels agree {parity['label_agreement']:.2%}, "
         f"max probability difference {parity['max_probability_difference']:.2e}",
@@ -277,10 +277,10 @@ def train(
     forms |= questions(evaluated, test_idx, tuple(QUESTION_FORMS))
     metrics = evaluate(labels, [data.teams[i] for i in test_idx], forms, threshold.value)
     metrics["warnings"] = team_warnings(labels, Counter(data.teams[i] for i in older), metrics["per_team"])
+    lap("fit_and_evaluate")
     if learned.source:
         metrics["feedback"] = figures(evaluated, learned.test, threshold.value)
     holdout = held_out(evaluated, data, test_idx)
-    lap("fit_and_evaluate")
 
     shipped_idx = list(range(len(data))) if final_fit == "all" else older
     shipped = fit(shipped_idx, learned.all) if final_fit == "all" else evaluated
