@@ -12,20 +12,19 @@ model, which the reason says, and the gate is stricter than it needs to be, neve
 
 Publishing is refused when the candidate's top-1 or answered precision (right answers among those
 given as confident) is lower by more than `max_drop` (default 0.01, one point) plus chance: two
-standard errors of the difference on the compared questions. A retrain compares on the tickets that
-came in since the last publish, often a hundred or two, where one point is one or two answers and
-two models trained on the same tickets differ by that much; without the allowance the gate would
-refuse at random, and `--force` would become a habit. On thousands of tickets the allowance shrinks
-below a point. Refused too when there is nothing to judge on (no held-out questions, fewer than
-MIN_COMPARED new to the published model). `--force` publishes anyway. A first publish, or a
-published model the bot itself could not use (another normaliser, a file that does not load), has
-nothing to compare with.
+standard errors of the difference on the compared questions, paired (`chance`). A retrain
+compares on the tickets that came in since the last publish, often a hundred or two, where one
+point is one or two answers and two models trained on the same tickets differ by that much;
+without the allowance the gate would refuse at random, and `--force` would become a habit. On
+thousands of tickets the allowance shrinks below a point. Refused too when there is nothing to
+judge on (no held-out questions, fewer than MIN_COMPARED new to the published model). `--force`
+publishes anyway. A first publish, or a published model the bot itself could not use (another
+normaliser, a file that does not load), has nothing to compare with.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -255,25 +254,25 @@ class Chance:
     precision: float
 
 
-def chance(ours: Sequence[Outcome], theirs: Sequence[Outcome]) -> Chance:
-    """Top-1: the paired difference's (both models answered the same questions). Answered precision:
-    two proportions' over the questions each answered confidently."""
-    differences = [int(a) - int(b) for (a, _), (b, _) in zip(ours, theirs, strict=True)]
-    n = len(differences)
-    mean = sum(differences) / n
-    variance = sum((d - mean) ** 2 for d in differences) / (n - 1) if n > 1 else 0.0
+def chance(ours: Sequence[Outcome], theirs: Sequence[Outcome], resamples: int = 1000) -> Chance:
+    """Paired: both models answered the same questions, so what varies is which questions came in.
+    Top-1: the paired difference's standard error. Answered precision (each over the questions that
+    model answered): the spread of the difference over `resamples` bootstrap draws of the questions,
+    seeded, so the same figures give the same verdict."""
+    import numpy as np
 
-    def spread(outcomes: Sequence[Outcome]) -> float:
-        answered = [right for right, confident in outcomes if confident]
-        if not answered:
-            return 0.0
-        p = sum(answered) / len(answered)
-        return p * (1 - p) / len(answered)
-
-    return Chance(
-        top1=round(2 * math.sqrt(variance / n), 4),
-        precision=round(2 * math.sqrt(spread(ours) + spread(theirs)), 4),
-    )
+    right = np.array([[a, b] for (a, _), (b, _) in zip(ours, theirs, strict=True)], dtype=float)
+    sure = np.array([[a, b] for (_, a), (_, b) in zip(ours, theirs, strict=True)], dtype=float)
+    n = len(right)
+    differences = right[:, 0] - right[:, 1]
+    top1 = float(np.std(differences, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    draws = np.random.default_rng(0).integers(0, n, size=(resamples, n))
+    counts = np.zeros((resamples, n), dtype=np.float32)  # how often each question is in each draw
+    np.add.at(counts, (np.arange(resamples)[:, None], draws), 1)
+    hits, answered = counts @ (right * sure), counts @ sure
+    precision = np.divide(hits, answered, out=np.zeros_like(hits), where=answered > 0)
+    spread = float(np.std(precision[:, 0] - precision[:, 1]))
+    return Chance(top1=round(2 * top1, 4), precision=round(2 * spread, 4))
 
 
 def candidate_outcomes(candidate: Manifest, held: Sequence[HeldOut]) -> list[Outcome]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from chalicelib.model.manifest import MANIFEST_NAME, parse_manifest
 from chalicelib.model.predictor import Predictor
 from chalicelib.text import NORMALIZER_VERSION
 from export.__main__ import main
-from export.gate import GateRefused, judge
+from export.gate import Chance, GateRefused, chance, judge
 from export.holdout import HOLDOUT_NAME
 from export.publish import publish
 from export.sample import SAMPLE_TICKETS
@@ -208,3 +209,14 @@ def test_a_published_model_that_saw_newer_tickets_than_the_candidates_evaluated_
         f"model only up to {until}, which favours the published one: `export train --test-since "
         "2024-10-01T00:00:00+00:00` compares them on equal terms"
     ) in verdict.reason
+
+
+def test_chance_is_none_for_identical_answers_and_grows_with_disagreement() -> None:
+    answers = [(True, True)] * 40 + [(False, True)] * 40 + [(True, False)] * 20
+    opposite = [(not right, confident) for right, confident in answers]
+
+    assert chance(answers, answers) == Chance(top1=0.0, precision=0.0)
+    spread = chance(answers, opposite)
+    assert spread.top1 == round(2 * statistics.stdev([1] * 60 + [-1] * 40) / 10, 4)  # paired, n = 100
+    assert 0.15 < spread.precision < 0.25  # 2 × the spread of 2p - 1, p ~ binomial(80, ½) / 80
+    assert chance(answers, opposite) == spread  # seeded: the same figures, the same verdict
