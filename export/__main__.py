@@ -13,14 +13,14 @@ import sys
 from export.arguments import CommandLineParser
 from export.errors import UserError
 
-COMMANDS = ("collect", "train", "ask", "publish", "feedback")
+COMMANDS = ("collect", "train", "ask", "publish", "feedback", "retrain")
 
 
 def build_parser() -> CommandLineParser:
     parser = CommandLineParser(
         prog="python -m export",
         description="whoknows offline pipeline: collect Jira tickets, train, export to ONNX, publish; "
-        "export and report the feedback users gave.",
+        "export and report the feedback users gave; retrain does it all for a cron job.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:

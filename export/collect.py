@@ -118,14 +118,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_rest(args: argparse.Namespace) -> None:
-    checkpoint = Checkpoint(args.out.with_name(args.out.name + ".partial.jsonl"), _rest_params(args))
-    tickets, skipped = _collect_rest(args, checkpoint)
+    tickets, skipped, checkpoint = collect_rest(args)
     try:
         _finish(args, tickets, skipped, source=args.base_url)
     except UserError:
         checkpoint.remove()  # nothing usable was collected; keeping it would only replay this error
         raise
     checkpoint.remove()
+
+
+def collect_rest(args: argparse.Namespace) -> tuple[list[Ticket], Counter[str], Checkpoint]:
+    """The REST collection behind `collect --base-url`, checkpointed beside `args.out`: the same
+    arguments again resume it. The caller removes the checkpoint once it has kept the tickets
+    (`collect` writes them to `args.out`; `retrain` merges them into its tickets first)."""
+    checkpoint = Checkpoint(args.out.with_name(args.out.name + ".partial.jsonl"), _rest_params(args))
+    tickets, skipped = _collect_rest(args, checkpoint)
+    return tickets, skipped, checkpoint
 
 
 def _rest_params(args: argparse.Namespace) -> dict[str, Any]:

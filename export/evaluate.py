@@ -155,6 +155,24 @@ def plot_confusion_matrix(labels: list[str], matrix: list[list[int]], path: Path
     plt.close(fig)
 
 
+def feedback_lines(figures: Mapping[str, Any] | None) -> list[str]:
+    """The report's section on feedback questions, apart from the tickets (export/feedback_rows.py)."""
+    if figures is None:
+        return []
+    if not figures.get("questions"):
+        return ["", "Feedback questions: none held out (too few to split in time); all were trained on."]
+    return [
+        "",
+        f"Feedback questions held out: the newest {figures['questions']} that people corrected or "
+        "confirmed (the model evaluated above never trained on them):",
+        "",
+        "| questions | top-1 | top-3 | answered | precision |",
+        "|---|---|---|---|---|",
+        f"| {figures['questions']} | {figures['top1']:.3f} | {figures['top3']:.3f} | "
+        f"{figures['coverage']:.1%} | {figures['precision']:.1%} |",
+    ]
+
+
 def write_report(metrics: dict[str, Any], manifest: dict[str, Any], folder: Path) -> None:
     """evaluation.json (machine-readable) and evaluation.md (for people)."""
     (folder / "evaluation.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -216,6 +234,7 @@ def write_report(metrics: dict[str, Any], manifest: dict[str, Any], folder: Path
         )
     for warning in metrics.get("warnings", []):
         lines.append(f"\n- warning: {warning}")
+    lines += feedback_lines(metrics.get("feedback"))
     lines += ["", "| confidence ≥ | answered | precision |", "|---|---|---|"]
     for row in metrics["confidence_thresholds"]:
         lines.append(f"| {row['threshold']:.1f} | {row['coverage']:.1%} | {row['precision']:.1%} |")

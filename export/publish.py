@@ -10,7 +10,9 @@ it and swaps it in with the model. `--teams-only` publishes a new directory for 
 pointer names: the directory, then that version's manifest, then the pointer; a team's new channel
 is a publish, not a redeploy. The directory is checked against the model's labels first, as the
 worker checks it: a malformed file is an error, a label without an entry (or an entry for no label)
-a warning.
+a warning. Before anything is uploaded, the candidate is judged against the published model
+(export/gate.py): a worse one is refused unless `--force`, and the outcome is recorded in the
+manifests it writes (`publish`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ from chalicelib.model.store import make_s3_client, s3_key, translate_s3_error
 from chalicelib.model.teams import TeamDirectory, TeamDirectoryError
 from export.arguments import input_file
 from export.errors import UserError
+from export.gate import DEFAULT_MAX_DROP, check, max_drop
 from export.s3_uri import check_s3_uri
 
 _UNSAFE_VERSION = re.compile(r"[/\\\s]|^\.\.?$")
@@ -53,6 +56,9 @@ examples:
   python -m export publish out/model s3://models/whoknows --endpoint-url http://127.0.0.1:9000
 
 Then set the bot's model URI to the DEST you published to (s3://acme-whoknows/models).
+A model whose top-1 or answered precision on its held-out tickets is more than --max-drop below the
+published model's is refused, with both figures; --force publishes it anyway (recorded in the
+manifest). Rolling back to an older training folder is such a publish: it needs --force.
 --teams-only gives the published version a new team directory (a channel changed, a team renamed):
 running bots pick it up within MODEL_REFRESH_SECONDS, like a new model.
 Credentials come from the usual AWS sources (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
@@ -85,6 +91,19 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--endpoint-url", help="S3-compatible store, e.g. http://127.0.0.1:9000")
     parser.add_argument("--dry-run", action="store_true", help="check everything, upload nothing")
+    parser.add_argument(
+        "--max-drop",
+        type=max_drop,
+        default=DEFAULT_MAX_DROP,
+        metavar="D",
+        help="refuse a model whose top-1 or answered precision is lower than the published model's by "
+        f"more than D on the same held-out tickets (default {DEFAULT_MAX_DROP}: one point)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="publish even when the model is worse or cannot be compared (recorded in the manifest)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -107,7 +126,14 @@ def run(args: argparse.Namespace) -> int:
         pointer = publish_teams(args.teams, args.dest, client, dry_run=args.dry_run, say=print)
     else:
         pointer = publish(
-            args.model_dir, args.dest, client, teams=args.teams, dry_run=args.dry_run, say=print
+            args.model_dir,
+            args.dest,
+            client,
+            teams=args.teams,
+            dry_run=args.dry_run,
+            say=print,
+            force=args.force,
+            max_drop=args.max_drop,
         )
     print(f"{'pointer (dry run)' if args.dry_run else 'pointer'}: {pointer}")
     print(f"bot model URI: {args.dest.rstrip('/')}")
@@ -150,10 +176,13 @@ def publish(
     teams: Path | None = None,
     dry_run: bool = False,
     say: Callable[[str], None] = lambda _: None,
+    force: bool = False,
+    max_drop: float = DEFAULT_MAX_DROP,
 ) -> str:
     """Publishes the model in model_dir (with the `teams` directory) under dest and returns the
     pointer's URI. Without `teams` a new version has no directory (bots use TEAM_DIRECTORY) and an
-    already published version keeps the one it has."""
+    already published version keeps the one it has. Raises GateRefused (export/gate.py) when the
+    model is worse than the published one, unless `force`."""
     bucket, prefix = split_dest(dest)
     manifest, model_file = load_model_dir(Path(model_dir))
     directory = load_team_directory(teams, manifest.labels, say) if teams is not None else None
@@ -167,11 +196,16 @@ def publish(
         )
     if directory is None:
         _warn_if_the_directory_goes(s3_client, bucket, pointer_key, existing, say)
+    current = _published_version(s3_client, bucket, pointer_key)
+    record = check(
+        Path(model_dir), manifest, current, s3_client, dest, force=force, allowed_drop=max_drop, say=say
+    )
     if dry_run:
         say(f"dry run: would publish version {manifest.version} to s3://{bucket}/{version_dir}/")
         return f"s3://{bucket}/{pointer_key}"
     # A training folder's manifest names no directory; a published version's names its own.
     version_manifest = (existing or manifest.with_team_directory(None)).with_model_path(MODEL_NAME)
+    version_manifest = replace(version_manifest, extra={**version_manifest.extra, "publish": record})
     if directory is not None:
         version_manifest = version_manifest.with_team_directory(directory.ref)
         _upload_directory(s3_client, bucket, version_dir, directory)

@@ -28,6 +28,8 @@ from chalicelib.text import NORMALIZER_VERSION
 from export.arguments import at_least, fraction, input_file, output_folder
 from export.dates import AUTO, ORDERS
 from export.errors import UserError
+from export.feedback_rows import DEFAULT_FEEDBACK_WEIGHT, register_arguments
+from export.holdout import register_arguments as register_holdout_arguments
 from export.threshold import DEFAULT_TARGET_PRECISION
 
 DEFAULT_MIN_TICKETS = 10
@@ -123,11 +125,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "whose summaries must not be shown in Slack)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    register_arguments(parser)
+    register_holdout_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     input_file(args.tickets, "a tickets CSV")
+    if args.feedback is not None:
+        input_file(args.feedback, "a feedback CSV (written by `python -m export feedback pull`)")
     output_folder(args.out)  # before the fit, so a typo costs a second, not the whole run
     result = train(
         args.tickets,
@@ -142,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
         ticket_index=args.ticket_index,
         progress=not args.quiet,
         date_order=args.date_order,
+        feedback=args.feedback,
+        feedback_weight=args.feedback_weight,
+        test_since=args.test_since,
     )
     print(summary(result))
     return 0
@@ -174,6 +183,12 @@ def summary(result: TrainResult) -> str:
     if result.manifest.ticket_index is not None:
         lines.append(f"  ticket index: {result.manifest.ticket_index.size_bytes / 1e6:.1f} MB")
     lines += [f"  warning: {warning}" for warning in metrics["warnings"]]
+    if metrics.get("feedback", {}).get("questions"):
+        asked = metrics["feedback"]
+        lines.append(
+            f"  held-out newest {asked['questions']} feedback questions: top-1 {asked['top1']:.3f}, "
+            f"answered {asked['coverage']:.0%} at {asked['precision']:.1%} precision"
+        )
     lines += [
         f"  parity: {parity['inputs_checked']} inputs, labels agree {parity['label_agreement']:.2%}, "
         f"max probability difference {parity['max_probability_difference']:.2e}",
@@ -204,17 +219,24 @@ def train(
     ticket_index: bool = True,
     progress: bool = True,
     date_order: str = AUTO,
+    feedback: Path | None = None,
+    feedback_weight: float = DEFAULT_FEEDBACK_WEIGHT,
+    test_since: str | None = None,
 ) -> TrainResult:
     """The whole offline step; raises UserError (nothing written) on bad input or failed parity.
 
     Three fits, each on tickets older than what it is judged on: the oldest tickets choose the
     confidence threshold on the validation slice's questions; everything before the test slice is
     evaluated on the newest tickets at that threshold; then every ticket trains the model shipped.
+    Feedback questions (export/feedback_rows.py) are split in time apart: the older train the first
+    two fits and are evaluated on the newest; the shipped model learns from all of them.
     """
     from export.calibration import plot_reliability
     from export.convert import ConversionError, to_onnx
     from export.dataset import load_dataset
     from export.evaluate import evaluate, plot_confusion_matrix, team_warnings, write_report
+    from export.feedback_rows import NO_FEEDBACK, figures, load_feedback
+    from export.holdout import held_out, newest_created, split_since, write_holdout
     from export.parity import check_parity
     from export.questions import QUESTION_FORMS, THRESHOLD_FORMS, TICKET_FORM
     from export.threshold import choose_threshold
@@ -235,12 +257,19 @@ def train(
     if data.dropped_teams:
         dropped = ", ".join(f"{t} ({n})" for t, n in sorted(data.dropped_teams.items()))
         print(f"warning: left out teams with fewer than {min_tickets_per_team} tickets: {dropped}")
-    older, test_idx = data.split(test_fraction)
+    older, test_idx = data.split(test_fraction) if test_since is None else split_since(data, test_since)
     oldest, validation_idx = data.newest(older, validation_fraction)
+    learned = (
+        load_feedback(feedback, set(data.teams), test_fraction, feedback_weight, test_since)
+        if feedback
+        else NO_FEEDBACK
+    )
+    if learned.source:
+        print(learned.summary())
     lap("load")
 
-    def fit(indices: list[int]) -> Model:
-        return Model.fit(data, indices, min_df)
+    def fit(indices: list[int], asked: Any = learned.train) -> Model:
+        return Model.fit(data, indices, min_df, asked, learned.weight)
 
     def question_texts(model: Model, indices: list[int], forms: tuple[str, ...]) -> dict[str, list[str]]:
         return {name: model.question_texts(data, indices, QUESTION_FORMS[name]) for name in forms}
@@ -279,8 +308,12 @@ def train(
         tops = {name: [labels[k] for k in forms[name].argmax(axis=1)] for name in asked_forms}
         metrics["evidence"] = evidence_quality(past, vectorizer, asked_forms, truth, tops)
     lap("fit_and_evaluate")
+    if learned.source:
+        metrics["feedback"] = figures(evaluated, learned.test, threshold.value)
+    holdout = held_out(evaluated, data, test_idx)
 
-    shipped = fit(list(range(len(data)))) if final_fit == "all" else evaluated
+    shipped_idx = list(range(len(data))) if final_fit == "all" else older
+    shipped = fit(shipped_idx, learned.all) if final_fit == "all" else evaluated
     lap("final_fit")
 
     data_sha = file_sha256(tickets)
@@ -337,12 +370,15 @@ def train(
                     "train_tickets": len(older),
                     "test_tickets": len(test_idx),
                     "final_fit": final_fit,
-                },
+                    "newest_created": newest_created(data, shipped_idx),
+                }
+                | ({"feedback": learned.as_dict()} if learned.source else {}),
                 "params": shipped.params.as_dict(),
                 "graph": graph,
                 "vocabulary_size": len(shipped.pipeline.named_steps["tfidf"].vocabulary_),
                 "confidence_threshold": threshold.as_dict(),
                 "metrics": _manifest_metrics(metrics),
+                "holdout": write_holdout(staging, holdout, newest_created(data, older)),
                 "parity": parity.as_dict(),
                 "libraries": {name: package_version(name) for name in LIBRARIES}
                 | {"python": platform.python_version()},
@@ -385,8 +421,12 @@ class Model:
         return [str(c) for c in self.pipeline.classes_]
 
     @classmethod
-    def fit(cls, data: Any, indices: list[int], min_df: int) -> Model:
+    def fit(
+        cls, data: Any, indices: list[int], min_df: int, asked: Any = (), asked_weight: float = 0.0
+    ) -> Model:
+        """`asked`: feedback questions (export.feedback_rows) to learn from at `asked_weight`."""
         from chalicelib.model.expand import expander_metadata
+        from export.feedback_rows import add_rows
         from export.pipeline import ModelParams, fit_pipeline, training_rows
 
         teams = [data.teams[i] for i in indices]
@@ -398,6 +438,7 @@ class Model:
             teams,
             params,
         )
+        add_rows(rows, asked, asked_weight)
         params = replace(params, calibration_folds=_calibration_folds(rows.labels, params.calibration_folds))
         pipeline = fit_pipeline(params, rows)
         expander = expander_metadata(

@@ -55,7 +55,16 @@ def test_publishes_version_then_pointer(s3_bucket: tuple[Any, str], tmp_path: Pa
     assert pointer.model_path == "versions/v1/model.onnx"
     assert hashlib.sha256(stored[f"models/{pointer.model_path}"]).hexdigest() == pointer.sha256
     assert parse_manifest(stored["models/versions/v1/manifest.json"]).model_path == "model.onnx"
-    assert pointer.extra == {"metrics": {"accuracy": 0.9}}
+    assert pointer.extra["metrics"] == {"accuracy": 0.9}
+    assert pointer.extra["publish"] == {
+        "forced": False,
+        "gate": "first",
+        "passed": True,
+        "reason": "nothing is published yet: nothing to compare with",
+        "max_drop": 0.01,
+        "compared_with": None,
+        "questions": 0,
+    }
     head = client.head_object(Bucket=bucket, Key="models/manifest.json")
     assert head["ContentType"] == "application/json"
 

@@ -7,11 +7,12 @@ error bodies are exercised the way Jira serves them. All tickets are synthetic.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from base64 import b64encode
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,6 +37,9 @@ SEARCH_REMOVED = {
     "errors": {},
 }
 TOPICS = ("refund stuck in pending", "search results stale", "deploy pipeline flaky", "login times out")
+UPDATED_SINCE = re.compile(r'\bupdated\s*>=\s*"(\d{4}-\d{2}-\d{2} \d{2}:\d{2})"', re.IGNORECASE)
+"""The one JQL clause the stand-in filters on (the rest of the JQL is ignored): `updated >= "…"`,
+read as UTC, against each issue's `updated` (its `created` when it has none)."""
 
 
 @dataclass
@@ -168,7 +172,7 @@ class JiraStandin:
             fault = self._take_fault(start // size + 1)
             if fault:
                 return fault.status, fault.headers, None if fault.status == 0 else fault.body
-            return 200, {}, self._page(path, start, size, query.get("fields"))
+            return 200, {}, self._page(path, start, size, query.get("fields"), query.get("jql", ""))
 
     def _accepted_auth(self) -> set[str]:
         basic = b64encode(f"{EMAIL}:{API_TOKEN}".encode()).decode()
@@ -182,12 +186,13 @@ class JiraStandin:
                 return fault
         return None
 
-    def _page(self, path: str, start: int, size: int, fields: str | None) -> dict[str, Any]:
-        chunk = [self._shape(issue, path, fields) for issue in self.issues[start : start + size]]
+    def _page(self, path: str, start: int, size: int, fields: str | None, jql: str) -> dict[str, Any]:
+        issues = matching(self.issues, jql)
+        chunk = [self._shape(issue, path, fields) for issue in issues[start : start + size]]
         following = start + len(chunk)
         if path == SERVER_PATH:
-            return {"startAt": start, "maxResults": size, "total": len(self.issues), "issues": chunk}
-        body: dict[str, Any] = {"issues": chunk, "isLast": following >= len(self.issues)}
+            return {"startAt": start, "maxResults": size, "total": len(issues), "issues": chunk}
+        body: dict[str, Any] = {"issues": chunk, "isLast": following >= len(issues)}
         if not body["isLast"]:
             body["nextPageToken"] = f"offset-{following}"
         return body
@@ -199,6 +204,24 @@ class JiraStandin:
         if path == CLOUD_PATH and "description" in shaped:
             shaped["description"] = text_to_adf(shaped["description"])
         return {"id": issue["id"], "key": issue["key"], "fields": shaped}
+
+
+def matching(issues: list[dict[str, Any]], jql: str) -> list[dict[str, Any]]:
+    """The issues an `updated >= "yyyy-MM-dd HH:mm"` clause in `jql` selects (all without one)."""
+    clause = UPDATED_SINCE.search(jql)
+    if clause is None:
+        return issues
+    since = datetime.strptime(clause[1], "%Y-%m-%d %H:%M")
+    return [
+        issue
+        for issue in issues
+        if jira_time(issue["fields"].get("updated") or issue["fields"]["created"]) >= since
+    ]
+
+
+def jira_time(value: str) -> datetime:
+    """`2024-01-01T07:00:00.000+0000` (as Jira writes times) as a naive UTC datetime."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC).replace(tzinfo=None)
 
 
 def _handler_for(standin: JiraStandin) -> type[BaseHTTPRequestHandler]:

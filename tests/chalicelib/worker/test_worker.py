@@ -73,7 +73,8 @@ def _slash_job(
 
 
 def _publish(env: dict[str, Any], folder: Path) -> None:
-    publish(folder, env["dest"], env["client"])
+    """Forced: these versions are copies of one model (or broken ones), which the gate cannot judge."""
+    publish(folder, env["dest"], env["client"], force=True)
 
 
 def test_slash_answer_lists_the_top_three_teams_with_where_to_reach_them(
