@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 
 from chalicelib.api import runtime as api_runtime
+from chalicelib.api.dispatch import DispatchFailed
+from chalicelib.jobs import Job
 from chalicelib.slack.markup import unescape
 from tests.support.aws import apply_fake_aws_env
 from tests.support.live_bot import LiveBot
-from tests.support.serving import apply_env, base_env, signed, slash_body
+from tests.support.serving import RecordingDispatcher, apply_env, base_env, signed, slash_body
 from tests.support.slack_standin import POST_MESSAGE_PATH
 
 FORM = "application/x-www-form-urlencoded"
@@ -175,6 +177,38 @@ def test_a_question_is_answered_once_whichever_delivery_arrives_first(live_bot: 
 
     assert statuses == [200, 200]
     assert len(thread_posts(live_bot)) == 1
+
+
+class FailsOnce(RecordingDispatcher):
+    """The async invoke failing once (a throttled or unreachable Lambda API), then working."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def dispatch(self, job: Job) -> None:
+        if not self.failed:
+            self.failed = True
+            raise DispatchFailed("invoking whoknows-worker failed: TooManyRequestsException")
+        super().dispatch(job)
+
+
+def test_a_question_that_could_not_be_handed_over_is_answered_on_slacks_retry(
+    dispatcher: RecordingDispatcher, client: Any, json_logs: Any
+) -> None:
+    flaky = FailsOnce()
+    api_runtime.reset(dispatcher=flaky)
+    body = envelope(mention("who maintains the billing cron?"), "Ev0HANDOVER")
+
+    first = client.http.post("/slack/events", headers=signed(body, JSON), body=body)
+    retry = client.http.post(
+        "/slack/events", headers=signed(body, JSON, **{"X-Slack-Retry-Num": "1"}), body=body
+    )
+
+    assert first.status_code == 503  # not a 2xx: Slack delivers it again
+    assert retry.status_code == 200
+    assert [job.question for job in flaky.jobs] == ["who maintains the billing cron?"]
+    assert json_logs.events("dispatch_failed")[0]["level"] == "ERROR"
 
 
 # --- 4. edits ------------------------------------------------------------------------------

@@ -62,6 +62,10 @@ class SeenEvents(Protocol):
         """Records `key`; True only for the first caller (atomically)."""
         ...
 
+    def forget(self, key: str) -> None:
+        """Drops `key`, so its next delivery is considered anew."""
+        ...
+
 
 class InMemorySeenEvents:
     """Bounded and time-limited, so a long-lived container cannot grow without limit."""
@@ -82,6 +86,10 @@ class InMemorySeenEvents:
         """How many keys are remembered now (never more than `max_entries`)."""
         with self._lock:
             return len(self._seen)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._seen.pop(key, None)
 
     def first_time(self, key: str) -> bool:
         now = self._clock()
@@ -110,6 +118,13 @@ class EventFilter:
 
     def mentions_trigger(self, text: str) -> bool:
         return self._trigger.search(text) is not None
+
+    def forget(self, event: EventCallback, decision: Decision) -> None:
+        """Undoes `consider`'s memory of an event whose job could not be handed over, so Slack's
+        retry of it is answered instead of dropped as a duplicate."""
+        self._seen.forget(f"event:{event.event_id}")
+        if decision.job is not None:
+            self._seen.forget(decision.job.job_id)
 
     def consider(self, event: EventCallback, request_id: str | None = None) -> Decision:
         if not self._seen.first_time(f"event:{event.event_id}"):

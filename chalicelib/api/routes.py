@@ -248,8 +248,11 @@ def events(request: Request) -> Reply:
     if decision.job is None:
         logs.info(_log, "event_ignored", **fields, **timings)
         return Reply(200, {"ok": True})
-    handed = _hand_over(request, decision.job, "event_dispatched", **fields)
-    return Reply(200, {"ok": handed})
+    if not _hand_over(request, decision.job, "event_dispatched", **fields):
+        # Not a 2xx: Slack retries the delivery (up to three times), and this container answers it.
+        request.runtime.events.forget(envelope, decision)
+        return Reply.error(503, "could not hand the question over; retry")
+    return Reply(200, {"ok": True})
 
 
 @verified("interactions")

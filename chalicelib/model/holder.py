@@ -70,12 +70,14 @@ class ModelHolder:
         store: ModelStore,
         refresh_seconds: float,
         clock: Callable[[], float] = time.monotonic,
-        open_predictor: Callable[[Path], Predictor] = _open_predictor,
+        ticket_index: bool = True,
     ) -> None:
+        """`ticket_index=False` never fetches the index the model ships (answers show no evidence):
+        a feature switched off costs no download and cannot refuse a model."""
         self._store = store
         self._refresh_seconds = refresh_seconds
         self._clock = clock
-        self._open = open_predictor
+        self._with_index = ticket_index
         self._lock = threading.Lock()
         """Held while a model is loaded or refreshed: one load at a time."""
         self._first_load_lock = threading.Lock()
@@ -203,13 +205,14 @@ class ModelHolder:
                 f"this code has {NORMALIZER_VERSION}: retrain or deploy matching code"
             )
         path = self._store.fetch_model(manifest)
-        predictor = self._open(path)
+        predictor = _open_predictor(path)
         if set(predictor.labels) != set(manifest.labels) or len(predictor.labels) != len(manifest.labels):
             raise ModelRejected(
                 f"model {manifest.version} labels {sorted(predictor.labels)} differ from its manifest's "
                 f"{sorted(manifest.labels)}"
             )
-        return LoadedModel(predictor, manifest, self._directory(manifest), self._ticket_index(manifest))
+        index = self._ticket_index(manifest) if self._with_index else None
+        return LoadedModel(predictor, manifest, self._directory(manifest), index)
 
     def _ticket_index(self, manifest: Manifest) -> TicketIndex | None:
         """The manifest's ticket index, verified (ModelCorrupt) and readable (ModelRejected)."""

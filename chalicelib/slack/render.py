@@ -127,6 +127,7 @@ def render_answer(
     model_version: str | None = None,
     similar: Sequence[SimilarTicket] | None = None,
     jira_base_url: str | None = None,
+    mention_groups: bool = True,
 ) -> SlackMessage:
     """The answer, short enough for a phone: the top team, where to reach it and why, then the next
     two in one line. Confident when the top team reaches the threshold, honestly unsure otherwise.
@@ -135,9 +136,10 @@ def render_answer(
     here). `question_id` and `model_version` go into the feedback buttons so a click can be stored
     with the answer it judges; without a question id, a short hash of the question stands in.
     `similar` are the top team's past tickets most like the question (None: the model has no index),
-    linked to Jira where the index or `jira_base_url` knows the address.
+    linked to Jira where the index or `jira_base_url` knows the address. `mention_groups=False`
+    leaves the teams' user groups out: an answer posted in a channel's thread would notify them.
     """
-    shown = list(teams[:MAX_TEAMS_SHOWN])
+    shown = [team if mention_groups else replace(team, user_group=None) for team in teams[:MAX_TEAMS_SHOWN]]
     echo, plain = _echo(question), _echo_plain(question)
     if not shown:
         advice = "Try adding the product or system name."

@@ -13,7 +13,7 @@ from chalicelib import logs
 from chalicelib.config import ConfigError, load_settings
 from chalicelib.jobs import InvalidJob, Job
 from chalicelib.slack.render import MISCONFIGURED_TEXT, render_error
-from chalicelib.worker.worker import Worker
+from chalicelib.worker.worker import DeliveryFailed, Worker
 
 _log = logs.get_logger(__name__)
 
@@ -52,6 +52,8 @@ def run_job(payload: Any, request_id: str | None = None, context: Any = None) ->
             worker = get_worker()
         except ConfigError as error:
             logs.error(_log, "config_invalid", problems=error.problems, job_id=job.job_id)
+            if job.kind == "feedback":  # a click must not be lost: retried, then kept in the queue
+                raise DeliveryFailed("the worker is misconfigured; the feedback was not stored") from None
             _tell_misconfigured(job)
             return {"outcome": "misconfigured", "job_id": job.job_id}
         # DeliveryFailed (including an unreadable bot token) propagates: Lambda retries the job.

@@ -102,7 +102,9 @@ class Worker:
     def from_settings(cls, settings: Settings) -> Worker:
         """The model's first load starts on its thread before the other clients are built."""
         store = ModelStore(settings.model_uri, settings.model_cache_dir, session=settings.aws)
-        holder = ModelHolder(store, settings.model_refresh_seconds)
+        holder = ModelHolder(
+            store, settings.model_refresh_seconds, ticket_index=settings.show_similar_tickets
+        )
         holder.start_loading()
         return cls(settings, holder, load_directory(settings))
 
@@ -121,16 +123,21 @@ class Worker:
         return outcome
 
     def _answer(self, job: Job) -> str:
-        """Composes and posts; raises DeliveryFailed (so the claim is dropped) when posting fails."""
+        """Composes and posts; raises DeliveryFailed (so the claim is dropped and Lambda retries) when
+        posting fails or a click cannot be stored. Any other failure to compose is told to the user."""
         timings = logs.Timings()
         fields: dict[str, Any] = {"job_id": job.job_id, "kind": job.kind, "origin_request_id": job.request_id}
         try:
             message, outcome = self._compose(job, timings, fields)
-            with timings.measure("post"):
-                self._deliver(job, message)
         except FeedbackNotStored as error:
             logs.error(_log, "feedback_store_failed", error=str(error), **fields, **timings)
             raise DeliveryFailed(str(error)) from error
+        except Exception as error:  # a bug, not the user's: they still hear something
+            logs.error(_log, "compose_failed", exc_info=True, error=logs.error_text(error), **fields)
+            message, outcome = render_error(INTERNAL), "failed_answered"
+        try:
+            with timings.measure("post"):
+                self._deliver(job, message)
         except Exception as error:
             logs.error(_log, "job_post_failed", error=logs.error_text(error), **fields, **timings)
             raise DeliveryFailed(str(error)) from error
@@ -166,6 +173,7 @@ class Worker:
                     model_version=model.version,
                     similar=answer.similar,
                     jira_base_url=self.settings.jira_base_url,
+                    mention_groups=job.kind != "event",  # an ephemeral reply notifies nobody else
                 )
         except Exception as error:
             logs.error(_log, "predict_failed", exc_info=True, error=logs.error_text(error), **fields)

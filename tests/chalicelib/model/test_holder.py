@@ -192,3 +192,15 @@ def test_a_failed_first_load_is_raised_to_its_waiting_caller_and_a_later_caller_
     model_variant(sample_model_dir, live, "v2")
     assert holder.get().version == "v2"
     assert len(store.readers) == 2
+
+
+def test_an_index_that_is_not_wanted_is_not_fetched_and_cannot_refuse_the_model(
+    sample_model_dir: Path, tmp_path: Path
+) -> None:
+    live = model_variant(sample_model_dir, tmp_path / "live", "v1")
+    (live / "tickets.npz").write_bytes(b"damaged")  # its sha256 no longer matches the manifest
+
+    with pytest.raises(ModelCorrupt, match="ticket index"):
+        _holder(str(live), tmp_path / "cache").get()
+    loaded = ModelHolder(ModelStore(str(live), tmp_path / "cache"), 300, clock=Clock(), ticket_index=False).get()
+    assert loaded.version == "v1" and loaded.index is None

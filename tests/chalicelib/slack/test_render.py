@@ -304,3 +304,10 @@ def test_the_longest_answer_stays_within_slacks_limits() -> None:
         for element in [*block.get("elements", []), block.get("text") or {}]:
             assert len(element.get("text", "") if isinstance(element.get("text"), str) else "") <= 3000
     assert len(message.text) <= 4000
+
+
+def test_an_answer_in_a_channel_thread_names_no_user_group() -> None:
+    threaded = render_answer("q", [PAYMENTS, SEARCH], 0.5, mention_groups=False)
+    assert "subteam" not in all_text(threaded) + threaded.text
+    assert "Ask in #payments-help" in all_text(threaded)
+    assert "<!subteam^S0PAYMENTS1>" in all_text(render_answer("q", [PAYMENTS], 0.5))

@@ -252,7 +252,8 @@ def test_event_answer_goes_into_the_thread_with_the_bot_token(
     assert post.path == "/api/chat.postMessage"
     assert post.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
     assert (post.body["channel"], post.body["thread_ts"]) == ("C0001", "1700.1")
-    assert "Data" in post.body["text"]
+    assert "Data" in post.body["text"] and "#data-help" in post.body["text"]
+    assert "subteam" not in json.dumps(post.body)  # a thread reply must not notify the team's group
 
 
 def test_no_published_model_is_told_to_the_user(worker_env: dict[str, Any], json_logs: Any) -> None:
@@ -779,3 +780,39 @@ def test_a_later_question_does_not_inherit_a_cold_load_failure_from_before_it(
     _publish(worker_env, sample_model_dir)
     assert worker.handle(Job.from_dict(_slash_job(slack, n=2))) == "answered"
     assert NO_MODEL not in slack.wait_for(2)[-1].body["text"]
+
+
+def test_a_message_that_cannot_be_composed_is_still_answered_with_a_sentence(
+    worker_env: dict[str, Any], sample_model_dir: Path, monkeypatch: pytest.MonkeyPatch, json_logs: Any
+) -> None:
+    """A bug while composing (here: the team list's renderer failing) is the bot's, not the user's:
+    they are told, once, instead of the job being retried into the dead-letter queue."""
+    from chalicelib.worker import worker as worker_module
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("renderer bug")
+
+    monkeypatch.setattr(worker_module, "render_teams", broken)  # fault injection into our own code
+    _publish(worker_env, sample_model_dir)
+    slack: SlackStandIn = worker_env["slack"]
+    job = Job.for_teams(word="teams", user_id="U1", response_url=slack.response_url("teams"), trigger_id="t9")
+
+    assert run_job(job.to_dict())["outcome"] == "failed_answered"
+
+    [post] = slack.wait_for(1)
+    assert post.body["text"].startswith("Sorry, I couldn't answer that: something went wrong on my side")
+    assert json_logs.events("compose_failed")[0]["error"] == "RuntimeError: renderer bug"
+
+
+def test_a_feedback_click_reaching_a_misconfigured_worker_is_retried_not_dropped(
+    worker_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, json_logs: Any
+) -> None:
+    monkeypatch.delenv("MODEL_URI")  # one required setting missing
+    handler.reset_worker()
+    slack: SlackStandIn = worker_env["slack"]
+
+    with pytest.raises(DeliveryFailed, match="feedback was not stored"):
+        run_job(_feedback_job(slack))
+    assert run_job(_slash_job(slack))["outcome"] == "misconfigured"  # a question is told instead
+
+    assert len(json_logs.events("config_invalid")) == 2
