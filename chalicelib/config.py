@@ -26,14 +26,13 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from chalicelib.aws import LazySession
+from chalicelib.model.manifest import DEFAULT_CONFIDENCE_THRESHOLD
 from chalicelib.slack.urls import SLACK_RESPONSE_HOSTS
 
 DEFAULT_CACHE_DIR = "/tmp/whoknows-models"
 """Lambda's only writable place (MODEL_CACHE_DIR); a later container on the same host finds the
 model it left there."""
 DEFAULT_REFRESH_SECONDS = 300.0
-DEFAULT_CONFIDENCE_THRESHOLD = 0.5
-"""For a model that recorded no threshold of its own (training chooses one per model)."""
 DEFAULT_TRIGGER_WORD = "who"
 DEFAULT_IDEMPOTENCY_EXPIRY_SECONDS = 3600  # as long as Lambda keeps retrying an async event (max age)
 DEFAULT_FEEDBACK_RETENTION_DAYS = 365
@@ -70,7 +69,8 @@ SETTING_NAMES = (
 )
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}")
 _TRIGGER = re.compile(r"[\w'-]+")
-_DYNAMODB_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+DYNAMODB_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+"""A DynamoDB table's name, as AWS allows it."""
 
 
 class ConfigError(Exception):
@@ -286,7 +286,7 @@ def parse_settings(
 
     def table(name: str) -> str | None:
         value = env.get(name) or None
-        if value is not None and not _DYNAMODB_TABLE.fullmatch(value):
+        if value is not None and not DYNAMODB_TABLE.fullmatch(value):
             problems.append(
                 f"{name} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got {value!r}"
             )

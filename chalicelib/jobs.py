@@ -16,7 +16,7 @@ deployment.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 JOB_FORMAT = 1
@@ -43,8 +43,9 @@ class Job:
     user_id: str
     request_id: str | None = None
     """The API request that created the job, so worker lines can be joined to it."""
-    response_url: str | None = None
-    """Slash commands and feedback clicks: where the reply goes. A credential: never log it."""
+    response_url: str | None = field(default=None, repr=False)
+    """Slash commands and feedback clicks: where the reply goes. A credential: never log it (not
+    even by printing the job)."""
     channel: str | None = None
     """Events: the conversation to answer in. Feedback: where the click happened (stored with it)."""
     thread_ts: str | None = None

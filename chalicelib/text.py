@@ -13,6 +13,8 @@ import re
 import unicodedata
 from collections import Counter
 
+from chalicelib.slack.markup import unescape
+
 # Bump whenever `normalize` changes output: the manifest records it and the worker refuses a
 # model trained with a different normaliser instead of silently answering worse.
 NORMALIZER_VERSION = "3"
@@ -32,8 +34,6 @@ _SLACK_LABELLED = re.compile(r"<!(?:subteam|date)\^[^>|]*\|([^>]*)>")
 _SLACK_MENTION = re.compile(r"<[@!][^>\s]*>")
 _SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]+(?:\|([^>]*))?>")
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|\s]*)(?:\|([^>]*))?>")
-_ENTITY = re.compile(r"&(amp|lt|gt);")
-_ENTITY_CHARS = {"amp": "&", "lt": "<", "gt": ">"}
 _EMOJI = re.compile(r"(?<!\w):[a-z0-9_+'-]+:(?!\w)")
 
 # Jira wiki markup. Block macros keep their content (stack traces name the component that broke,
@@ -109,7 +109,7 @@ def strip_markup(text: str) -> str:
         text = _SLACK_CHANNEL.sub(lambda m: f" {m.group(1) or ''} ", text)
         text = _SLACK_LINK.sub(lambda m: f" {m.group(2) or ''} ", text)
     if "&" in text:
-        text = _ENTITY.sub(lambda m: _ENTITY_CHARS[m.group(1)], text)
+        text = unescape(text)
     if ":" in text:
         text = _EMOJI.sub(" ", text)
     if "{" in text:

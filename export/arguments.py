@@ -23,15 +23,37 @@ class CommandLineParser(argparse.ArgumentParser):
         raise UserError(f"{message} (see {self.prog} --help)")
 
 
-def fraction(text: str) -> float:
-    """A number strictly between 0 and 1, e.g. the share of tickets held out."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (both excluded), got {text}")
-    return value
+def number_between(
+    low: float, high: float, *, low_open: bool = False, high_open: bool = False, hint: str = ""
+) -> Callable[[str], float]:
+    """A number from `low` to `high` (either end excluded when open), as an argparse type whose
+    message says the range (and `hint`, e.g. "0.01 is one point")."""
+    if low_open and high_open:
+        bounds = f"between {low:g} and {high:g} (both excluded)"
+    elif low_open:
+        bounds = f"above {low:g} and at most {high:g}"
+    else:
+        bounds = f"from {low:g} to {high:g}"
+    bounds += f" ({hint})" if hint else ""
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        outside = value < low or value > high or (low_open and value == low) or (high_open and value == high)
+        if outside or value != value:
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+
+    number.__name__ = f"number {bounds}"
+    return number
+
+
+fraction = number_between(0, 1, low_open=True, high_open=True)
+"""A number strictly between 0 and 1, e.g. the share of tickets held out."""
+probability = number_between(0, 1)
+"""A number from 0 to 1: a confidence, a precision, a drop in one of them."""
 
 
 def at_least(minimum: int) -> Callable[[str], int]:

@@ -18,9 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from chalicelib.config import DEFAULT_CONFIDENCE_THRESHOLD
-from chalicelib.model.manifest import MANIFEST_NAME, ManifestError, parse_manifest
-from export.arguments import at_least
+from chalicelib.model.manifest import (
+    DEFAULT_CONFIDENCE_THRESHOLD,
+    MANIFEST_NAME,
+    ManifestError,
+    parse_manifest,
+)
+from export.arguments import at_least, probability
 from export.errors import UserError
 
 if TYPE_CHECKING:
@@ -72,17 +76,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cache-dir", type=Path, default=None, help="where s3:// models are kept (default ~/.cache/whoknows)"
     )
     parser.set_defaults(func=run)
-
-
-def probability(text: str) -> float:
-    """A number from 0 to 1, as the bot's CONFIDENCE_THRESHOLD."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,8 +147,7 @@ def _threshold(override: float | None, manifest: Manifest) -> float:
             return probability(raw)
         except argparse.ArgumentTypeError as error:
             raise UserError(f"CONFIDENCE_THRESHOLD {error}; or pass --threshold") from None
-    chosen = manifest.confidence_threshold
-    return chosen if chosen is not None else DEFAULT_CONFIDENCE_THRESHOLD
+    return manifest.threshold
 
 
 def _model(args: argparse.Namespace) -> tuple[Manifest, Path, TicketIndex | None]:

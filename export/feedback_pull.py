@@ -7,26 +7,25 @@ credentials need dynamodb:Scan on it. Every failure is one line naming the table
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from chalicelib.aws import LazySession, error_code
+from chalicelib.config import DYNAMODB_TABLE
 from chalicelib.worker.feedback_store import ATTRIBUTES
 from export.errors import UserError
 from export.feedback_csv import FeedbackRow
 
 SCHEME = "dynamodb://"
-_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _DENIED = {"AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException"}
 
 
 def table_name(store: str) -> str:
     """The table named by `store` (`name` or `dynamodb://name`), or a one-line UserError."""
     name = store[len(SCHEME) :] if store.startswith(SCHEME) else store
-    if "://" in name or not _TABLE.fullmatch(name):
+    if "://" in name or not DYNAMODB_TABLE.fullmatch(name):
         raise UserError(
             f"bad feedback store {store!r}: give the DynamoDB table's name (3-255 of A-Z a-z 0-9 _ . -), "
             f"e.g. whoknows-prod-feedback or {SCHEME}whoknows-prod-feedback"

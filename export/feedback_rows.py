@@ -33,7 +33,7 @@ import numpy as np
 
 from chalicelib.jobs import UNKNOWN_TEAM
 from chalicelib.text import normalize
-from export.arguments import input_file
+from export.arguments import input_file, number_between
 from export.feedback_csv import FeedbackRow, read_rows
 
 DEFAULT_FEEDBACK_WEIGHT = 2.0
@@ -63,15 +63,8 @@ def register_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def weight(text: str) -> float:
-    """A positive number of at most 100, as an argparse type."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not 0 < value <= 100:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 100, got {text}")
-    return value
+weight = number_between(0, 100, low_open=True)
+"""A feedback question's weight, as an argparse type."""
 
 
 @dataclass(frozen=True)

@@ -24,16 +24,15 @@ normaliser, a file that does not load), has nothing to compare with.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.config import DEFAULT_CONFIDENCE_THRESHOLD
 from chalicelib.model.manifest import Manifest
 from chalicelib.text import NORMALIZER_VERSION
+from export.arguments import number_between
 from export.errors import UserError
 from export.holdout import HeldOut, read_holdout
 
@@ -51,15 +50,8 @@ FIRST, SAME, UNUSABLE, NO_HOLDOUT, TOO_FEW, COMPARED = (
 )
 
 
-def max_drop(text: str) -> float:
-    """A number from 0 to 1, as an argparse type: how much lower a figure may be."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1 (0.01 is one point), got {text}")
-    return value
+max_drop = number_between(0, 1, hint="0.01 is one point")
+"""How much lower a figure may be, as an argparse type."""
 
 
 @dataclass(frozen=True)
@@ -198,8 +190,8 @@ def judge(
         )
     ours_said = candidate_outcomes(candidate, compared)
     theirs_said = published_outcomes(published, predictor, compared)
-    ours = _figures(candidate.version, _threshold(candidate), ours_said)
-    theirs = _figures(published.version, _threshold(published), theirs_said)
+    ours = _figures(candidate.version, candidate.threshold, ours_said)
+    theirs = _figures(published.version, published.threshold, theirs_said)
     luck = chance(ours_said, theirs_said)
     worse = (
         theirs.top1 - ours.top1 > allowed_drop + luck.top1 + 1e-9
@@ -234,9 +226,8 @@ def judge(
 def new_to(held: Sequence[HeldOut], published: Manifest) -> tuple[list[HeldOut], str | None]:
     """The held-out tickets created after the published model's newest training ticket, and that
     date; all of them (and None) when either side has no dates."""
-    data = published.extra.get("training_data")
-    since = data.get("newest_created") if isinstance(data, dict) else None
-    if not isinstance(since, str) or not since or not all(item.created for item in held):
+    since = published.newest_created
+    if since is None or not all(item.created for item in held):
         return list(held), None
     return [item for item in held if item.created > since], since
 
@@ -277,7 +268,7 @@ def chance(ours: Sequence[Outcome], theirs: Sequence[Outcome], resamples: int = 
 
 def candidate_outcomes(candidate: Manifest, held: Sequence[HeldOut]) -> list[Outcome]:
     """The candidate's evaluated model's answers, as train stored them, at the candidate's threshold."""
-    threshold = _threshold(candidate)
+    threshold = candidate.threshold
     return [(item.answer == item.team, item.answered(threshold)) for item in held]
 
 
@@ -285,7 +276,7 @@ def published_outcomes(published: Manifest, predictor: Any, held: Sequence[HeldO
     """The published model asked each question as the bot would, at its own threshold."""
     from chalicelib.model.answer import answer_question
 
-    threshold = _threshold(published)
+    threshold = published.threshold
     outcomes = []
     for item in held:
         answer = answer_question(predictor, item.question, threshold, top=1)
@@ -297,11 +288,6 @@ def published_outcomes(published: Manifest, predictor: Any, held: Sequence[HeldO
 def _points(drop: float) -> str:
     points = round(drop * 100, 4)
     return f"{points:g} point{'' if points == 1 else 's'}"
-
-
-def _threshold(manifest: Manifest) -> float:
-    chosen = manifest.confidence_threshold
-    return chosen if chosen is not None else DEFAULT_CONFIDENCE_THRESHOLD
 
 
 def _figures(version: str, threshold: float, outcomes: Sequence[Outcome]) -> Figures:

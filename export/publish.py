@@ -194,9 +194,9 @@ def publish(
             f"version {manifest.version} is already published at s3://{bucket}/{version_dir}/ with a "
             f"different model (sha256 {existing.sha256[:12]}…); versions are immutable: use a new version"
         )
-    if directory is None:
-        _warn_if_the_directory_goes(s3_client, bucket, pointer_key, existing, say)
     current = _published_version(s3_client, bucket, pointer_key)
+    if directory is None:
+        _warn_if_the_directory_goes(current, existing, say)
     record = check(
         Path(model_dir), manifest, current, s3_client, dest, force=force, allowed_drop=max_drop, say=say
     )
@@ -261,12 +261,11 @@ def publish_teams(
 
 
 def _warn_if_the_directory_goes(
-    client: Any, bucket: str, pointer_key: str, existing: Manifest | None, say: Callable[[str], None]
+    current: Manifest | None, existing: Manifest | None, say: Callable[[str], None]
 ) -> None:
     """Publishing without --teams over a model that has a directory would leave bots without it."""
     if existing is not None and existing.team_directory is not None:
         return  # re-pointing to a version keeps the directory it has
-    current = _published_version(client, bucket, pointer_key)
     if current is not None and current.team_directory is not None:
         say(
             "warning: the model published now has a team directory and this one has none: bots "

@@ -21,9 +21,12 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from export.errors import UserError
+
+if TYPE_CHECKING:
+    from chalicelib.model.manifest import Manifest
 
 CRONTAB = (
     "MAILTO=ops@example.com\n"
@@ -162,22 +165,17 @@ def _published_until(config: Any) -> str | None:
     """Up to when the published model's tickets go (None: nothing published, or a model this code
     cannot use, which the gate lets any candidate replace): the candidate holds out what came after."""
     from chalicelib.model.errors import ModelNotFound, ModelStoreError
-    from chalicelib.model.store import ModelStore, make_s3_client
     from chalicelib.text import NORMALIZER_VERSION
 
     try:
-        with tempfile.TemporaryDirectory() as cache:
-            store = ModelStore(config.publish.dest, Path(cache), make_s3_client(config.publish.endpoint_url))
-            published = store.read_manifest()
+        published = _pointer(config)
     except ModelNotFound:
         return None
     except ModelStoreError as error:
         raise UserError(f"cannot read the published model's manifest: {error}") from None
     if published is None or published.normalizer_version != NORMALIZER_VERSION:
         return None
-    data = published.extra.get("training_data")
-    until = data.get("newest_created") if isinstance(data, dict) else None
-    return until if isinstance(until, str) and until else None
+    return published.newest_created
 
 
 def _too_few_since(tickets: Path, since: str) -> str | None:
@@ -235,14 +233,21 @@ def _version(folder: Path) -> str:
         return "(unknown version)"
 
 
+def _pointer(config: Any) -> Manifest | None:
+    """The manifest the published pointer names, read as the worker reads it."""
+    from chalicelib.model.store import ModelStore, make_s3_client
+
+    with tempfile.TemporaryDirectory() as cache:
+        store = ModelStore(config.publish.dest, Path(cache), make_s3_client(config.publish.endpoint_url))
+        return store.read_manifest()
+
+
 def _published_line(config: Any) -> str:
     """The summary from what the pointer now says (the gate's record in the published manifest)."""
-    from chalicelib.model.store import ModelStore, ModelStoreError, make_s3_client
+    from chalicelib.model.errors import ModelStoreError
 
     try:
-        with tempfile.TemporaryDirectory() as cache:
-            store = ModelStore(config.publish.dest, Path(cache), make_s3_client(config.publish.endpoint_url))
-            manifest = store.read_manifest()
+        manifest = _pointer(config)
     except ModelStoreError as error:
         raise UserError(f"published, but the pointer cannot be read back: {error}") from None
     assert manifest is not None  # a new store has no earlier read to match

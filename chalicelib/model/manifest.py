@@ -20,6 +20,8 @@ MANIFEST_FORMAT = 1
 MANIFEST_NAME = "manifest.json"
 MODEL_NAME = "model.onnx"
 """The model file's name beside its manifest, in a training folder and in a published version."""
+DEFAULT_CONFIDENCE_THRESHOLD = 0.5
+"""For a model that recorded no threshold of its own."""
 MAX_DIRECTORY_BYTES = 1 << 20
 """A team directory is a few kilobytes; anything past a megabyte is not one."""
 MAX_TICKET_INDEX_BYTES = 256 << 20
@@ -67,6 +69,21 @@ class Manifest:
         if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
             return float(value)
         return None
+
+    @property
+    def threshold(self) -> float:
+        """The confidence line for this model's answers: its own, else the default (a model trained
+        before thresholds were chosen per model records none). CONFIDENCE_THRESHOLD overrides it."""
+        chosen = self.confidence_threshold
+        return chosen if chosen is not None else DEFAULT_CONFIDENCE_THRESHOLD
+
+    @property
+    def newest_created(self) -> str | None:
+        """When the newest ticket this model trained on was created (ISO 8601), if recorded: what
+        the publish gate and retrain compare a candidate's held-out tickets against."""
+        data = self.extra.get("training_data")
+        newest = data.get("newest_created") if isinstance(data, dict) else None
+        return newest if isinstance(newest, str) and newest else None
 
     def to_dict(self) -> dict[str, Any]:
         files = {

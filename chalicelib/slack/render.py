@@ -365,15 +365,6 @@ def _message(text: str, blocks: Sequence[Block]) -> SlackMessage:
     return SlackMessage(text=text, blocks=[block.to_dict() for block in blocks])
 
 
-def _team_section(rank: int, team: RankedTeam, confident: bool) -> SectionBlock:
-    marker = "" if confident else " (low confidence)"
-    reach = _reach(team)
-    lines = [f"*{rank}. {_name(team)}* — {_percent(team)}{marker}"]
-    if reach:
-        lines.append(f"Ask in {reach}")
-    return SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))
-
-
 def _thanks(text: str) -> SlackMessage:
     return _message(text, [ContextBlock(elements=[MarkdownTextObject(text=f":white_check_mark: {text}")])])
 

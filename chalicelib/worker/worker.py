@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import logs
-from chalicelib.config import DEFAULT_CONFIDENCE_THRESHOLD, Settings
+from chalicelib.config import Settings
 from chalicelib.jobs import UNKNOWN_TEAM, Job
 from chalicelib.model.answer import answer_question
 from chalicelib.model.errors import (
@@ -188,10 +188,8 @@ class Worker:
     def confidence_threshold(self, model: LoadedModel) -> float:
         """CONFIDENCE_THRESHOLD when the operator set one; else the model's own (chosen at training
         for a target precision); else the default, for a model that recorded none."""
-        if self.settings.confidence_threshold is not None:
-            return self.settings.confidence_threshold
-        chosen = model.manifest.confidence_threshold
-        return chosen if chosen is not None else DEFAULT_CONFIDENCE_THRESHOLD
+        override = self.settings.confidence_threshold
+        return override if override is not None else model.manifest.threshold
 
     def _store_feedback(
         self, job: Job, timings: logs.Timings, fields: dict[str, Any]

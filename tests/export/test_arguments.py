@@ -4,19 +4,56 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from export.arguments import CommandLineParser, at_least, fraction, input_file, output_file, output_folder
+from export.arguments import (
+    CommandLineParser,
+    at_least,
+    fraction,
+    input_file,
+    number_between,
+    output_file,
+    output_folder,
+)
 from export.errors import UserError
 
 
-@pytest.mark.parametrize("text", ["0", "1", "1.5", "-0.2", "nan", "twenty"])
+@pytest.mark.parametrize("text", ["0", "1", "1.5", "-0.2", "nan"])
 def test_fraction_refuses_what_is_not_strictly_between_0_and_1(text: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError, match="between 0 and 1"):
+    with pytest.raises(argparse.ArgumentTypeError, match=r"between 0 and 1 \(both excluded\)"):
         fraction(text)
+
+
+def test_a_word_is_not_a_number() -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="must be a number, got 'twenty'"):
+        fraction("twenty")
+
+
+@pytest.mark.parametrize(
+    ("check", "inside", "outside", "message"),
+    [
+        (number_between(0, 1), ["0", "1", "0.5"], ["-0.1", "1.01"], "must be from 0 to 1"),
+        (
+            number_between(0, 100, low_open=True),
+            ["100", "0.01"],
+            ["0", "101"],
+            "must be above 0 and at most 100",
+        ),
+        (number_between(0, 1, hint="0.01 is one point"), ["0.01"], ["2"], "(0.01 is one point)"),
+    ],
+)
+def test_number_between_says_its_range(
+    check: Any, inside: list[str], outside: list[str], message: str
+) -> None:
+    assert [check(text) for text in inside] == [float(text) for text in inside]
+    for text in outside:
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(message)):
+            check(text)
 
 
 def test_fraction_accepts_a_share() -> None:

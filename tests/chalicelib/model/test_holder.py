@@ -202,5 +202,7 @@ def test_an_index_that_is_not_wanted_is_not_fetched_and_cannot_refuse_the_model(
 
     with pytest.raises(ModelCorrupt, match="ticket index"):
         _holder(str(live), tmp_path / "cache").get()
-    loaded = ModelHolder(ModelStore(str(live), tmp_path / "cache"), 300, clock=Clock(), ticket_index=False).get()
+    loaded = ModelHolder(
+        ModelStore(str(live), tmp_path / "cache"), 300, clock=Clock(), ticket_index=False
+    ).get()
     assert loaded.version == "v1" and loaded.index is None
