@@ -58,7 +58,7 @@ class Job:
     corrected_team: str | None = None
     """Feedback "corrected": the label the user picked, or UNKNOWN_TEAM ("I don't know")."""
     model_version: str | None = None
-    """Feedback: the version of the model that answered (from the button); None on older buttons."""
+    """Feedback: the version of the model that answered (from the button); None when the button lacks it."""
     question_text: str | None = None
     """Feedback: the question as Slack sent it, carried only when the operator stores questions
     (STORE_FEEDBACK_QUESTIONS); None otherwise."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,26 +24,45 @@ class CommandLineParser(argparse.ArgumentParser):
         raise UserError(f"{message} (see {self.prog} --help)")
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """A number range with either end open, shared by argparse options and the retrain config so
+    both say the same thing about the same setting."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+    hint: str = ""
+    """Appended in brackets, e.g. "0.01 is one point"."""
+
+    def admits(self, value: float) -> bool:
+        if value != value or value < self.low or value > self.high:
+            return False
+        return not ((self.low_open and value == self.low) or (self.high_open and value == self.high))
+
+    def __str__(self) -> str:
+        if self.low_open and self.high_open:
+            text = f"between {self.low:g} and {self.high:g} (both excluded)"
+        elif self.low_open:
+            text = f"above {self.low:g} and at most {self.high:g}"
+        else:
+            text = f"from {self.low:g} to {self.high:g}"
+        return text + (f" ({self.hint})" if self.hint else "")
+
+
 def number_between(
     low: float, high: float, *, low_open: bool = False, high_open: bool = False, hint: str = ""
 ) -> Callable[[str], float]:
-    """A number from `low` to `high` (either end excluded when open), as an argparse type whose
-    message says the range (and `hint`, e.g. "0.01 is one point")."""
-    if low_open and high_open:
-        bounds = f"between {low:g} and {high:g} (both excluded)"
-    elif low_open:
-        bounds = f"above {low:g} and at most {high:g}"
-    else:
-        bounds = f"from {low:g} to {high:g}"
-    bounds += f" ({hint})" if hint else ""
+    """A number in `Bounds(low, high, …)`, as an argparse type whose message says the range."""
+    bounds = Bounds(low, high, low_open, high_open, hint)
 
     def number(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-        outside = value < low or value > high or (low_open and value == low) or (high_open and value == high)
-        if outside or value != value:
+        if not bounds.admits(value):
             raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
         return value
 

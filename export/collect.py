@@ -24,6 +24,7 @@ from export.dates import AUTO, ORDERS
 from export.errors import UserError
 from export.jira import (
     CLOUD,
+    DEFAULT_PAGE_SIZE,
     SERVER,
     Cursor,
     JiraClient,
@@ -35,6 +36,8 @@ from export.jira import (
 )
 from export.jira_csv import BAD_DATE, read_jira_csv
 from export.tickets import Ticket, skip_reason, team_counts, write_tickets
+
+DEFAULT_TEAM_FIELD = "project"
 
 EXAMPLES = """\
 examples:
@@ -78,12 +81,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--team-field",
-        default="project",
+        default=DEFAULT_TEAM_FIELD,
         help="where the team is: project (key), components (first one; issues without are skipped), "
-        "a field id such as customfield_10010, or with --from-csv a column header (default: project)",
+        "a field id such as customfield_10010, or with --from-csv a column header "
+        f"(default: {DEFAULT_TEAM_FIELD})",
     )
     parser.add_argument(
-        "--page-size", type=at_least(1), default=100, help="issues per request (default: 100)"
+        "--page-size",
+        type=at_least(1),
+        default=DEFAULT_PAGE_SIZE,
+        help=f"issues per request (default: {DEFAULT_PAGE_SIZE})",
     )
     parser.add_argument(
         "--retries",

@@ -79,12 +79,16 @@ def authorization_from_env(flavor: str, environ: Mapping[str, str] = os.environ)
     return header
 
 
+DEFAULT_PAGE_SIZE = 100
+"""Issues asked for per search request; Jira may send fewer, and paging follows what it sends."""
+
+
 @dataclass
 class JiraClient:
     base_url: str
     flavor: str
     authorization: str
-    page_size: int = 100
+    page_size: int = DEFAULT_PAGE_SIZE
     max_attempts: int = 6
     backoff: float = 1.0
     """First wait after a transient failure; doubles each attempt."""

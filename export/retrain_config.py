@@ -23,7 +23,8 @@ matter):
     [train]                          # optional: `export train`'s options
     min_tickets_per_team = 10        # smaller teams are left out (default 10)
     target_precision = 0.9           # the confidence threshold's target (default 0.9)
-    test_fraction = 0.2              # newest share held out and compared on (default 0.2)
+    test_fraction = 0.2              # newest share held out when nothing is published yet (default 0.2);
+                                     # later runs hold out the tickets newer than the published model's
     min_df = 3                       # a word's minimum ticket count (default 3)
 
     [publish]                        # required
@@ -43,20 +44,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from export.arguments import output_folder
+from export.arguments import Bounds, output_folder
+from export.collect import DEFAULT_TEAM_FIELD
 from export.errors import UserError
 from export.feedback_rows import DEFAULT_FEEDBACK_WEIGHT
 from export.gate import DEFAULT_MAX_DROP
+from export.jira import DEFAULT_PAGE_SIZE
 from export.threshold import DEFAULT_TARGET_PRECISION
+from export.train import DEFAULT_MIN_DF, DEFAULT_MIN_TICKETS, DEFAULT_TEST_FRACTION
 
 
 @dataclass(frozen=True)
 class Collect:
     base_url: str
     jql: str
-    team_field: str = "project"
+    team_field: str = DEFAULT_TEAM_FIELD
     flavor: str | None = None
-    page_size: int = 100
+    page_size: int = DEFAULT_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -69,10 +73,10 @@ class Feedback:
 
 @dataclass(frozen=True)
 class Train:
-    min_tickets_per_team: int = 10
+    min_tickets_per_team: int = DEFAULT_MIN_TICKETS
     target_precision: float = DEFAULT_TARGET_PRECISION
-    test_fraction: float = 0.2
-    min_df: int = 3
+    test_fraction: float = DEFAULT_TEST_FRACTION
+    min_df: int = DEFAULT_MIN_DF
 
 
 @dataclass(frozen=True)
@@ -112,12 +116,13 @@ def _whole(minimum: int) -> Check:
     return check
 
 
-def _number(low: float, high: float, *, low_open: bool) -> Check:
+def _number(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Check:
+    bounds = Bounds(low, high, low_open, high_open)
+
     def check(value: Any, _: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("must be a number")
-        if value > high or value < low or (low_open and value == low):
-            bounds = f"above {low:g} and at most {high:g}" if low_open else f"from {low:g} to {high:g}"
+        if not bounds.admits(value):
             raise ValueError(f"must be {bounds}")
         return float(value)
 
@@ -185,7 +190,7 @@ SECTIONS: dict[str, tuple[bool, dict[str, tuple[bool, Check]]]] = {
         {
             "min_tickets_per_team": (False, _whole(1)),
             "target_precision": (False, _number(0, 1, low_open=True)),
-            "test_fraction": (False, _number(0, 0.9, low_open=True)),
+            "test_fraction": (False, _number(0, 1, low_open=True, high_open=True)),
             "min_df": (False, _whole(1)),
         },
     ),
@@ -194,7 +199,7 @@ SECTIONS: dict[str, tuple[bool, dict[str, tuple[bool, Check]]]] = {
         {
             "dest": (True, _s3),
             "teams": (False, _text),
-            "max_drop": (False, _number(0, 1, low_open=False)),
+            "max_drop": (False, _number(0, 1)),
             "endpoint_url": (False, _url),
         },
     ),

@@ -33,6 +33,8 @@ from export.holdout import register_arguments as register_holdout_arguments
 from export.threshold import DEFAULT_TARGET_PRECISION
 
 DEFAULT_MIN_TICKETS = 10
+DEFAULT_TEST_FRACTION = 0.2
+DEFAULT_MIN_DF = 3
 LIBRARIES = ("scikit-learn", "skl2onnx", "onnx", "onnxruntime", "numpy")
 
 
@@ -71,7 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("tickets", type=Path, help="tickets CSV written by `collect` (or in its format)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     parser.add_argument(
-        "--test-fraction", type=fraction, default=0.2, help="newest share held out, in (0, 1) (default 0.2)"
+        "--test-fraction",
+        type=fraction,
+        default=DEFAULT_TEST_FRACTION,
+        help=f"newest share held out, in (0, 1) (default {DEFAULT_TEST_FRACTION})",
     )
     parser.add_argument(
         "--validation-fraction",
@@ -95,8 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--min-df",
         type=at_least(1),
-        default=3,
-        help="keep words and word pairs seen in at least this many tickets (default 3)",
+        default=DEFAULT_MIN_DF,
+        help=f"keep words and word pairs seen in at least this many tickets (default {DEFAULT_MIN_DF})",
     )
     parser.add_argument(
         "--date-order",
@@ -209,11 +214,11 @@ def train(
     tickets: Path,
     out_dir: Path,
     *,
-    test_fraction: float = 0.2,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
     validation_fraction: float = 0.1,
     target_precision: float = DEFAULT_TARGET_PRECISION,
     min_tickets_per_team: int = DEFAULT_MIN_TICKETS,
-    min_df: int = 3,
+    min_df: int = DEFAULT_MIN_DF,
     final_fit: str = "all",
     graph: str = "compact",
     ticket_index: bool = True,

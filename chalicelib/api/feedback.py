@@ -77,8 +77,8 @@ class Feedback:
 
 
 def read_value(value: str | None) -> Clicked:
-    """What a feedback button carries: `{"q", "team"}`, and since answers carry them `"v"` (the model
-    version) and `"text"` (the question); buttons posted before lack the last two."""
+    """What a feedback button carries: `{"q", "team"}`, optionally `"v"` (the model version) and
+    `"text"` (the question): messages already in Slack may hold buttons without them."""
     data = _json_object(value, "button value")
     question_id, team = _required(data, "q", "button value"), _required(data, "team", "button value")
     version = _optional(data, "v", "button value")

@@ -1,8 +1,9 @@
 """Where the worker gets its model: an s3:// prefix or a local folder holding `manifest.json`.
 
-A warm worker asks `read_manifest()` on every job; it must cost one conditional request when nothing
-changed, so the ETag of the pointer is remembered. `fetch_model()` returns a local file whose sha256
-has been checked, cached in /tmp by content hash so a new container or a rollback costs no download.
+A warm worker asks `read_manifest()` at most every MODEL_REFRESH_SECONDS; it must cost one conditional
+request when nothing changed, so the ETag of the pointer is remembered. `fetch_model()` returns a
+local file whose sha256 has been checked, cached in /tmp by content hash so a new container or a
+rollback costs no download.
 `fetch_directory()` returns the bytes of the team directory published with the model, checked the
 same way (a few kilobytes: read whenever the manifest names a new one, not cached).
 

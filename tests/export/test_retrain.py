@@ -215,6 +215,10 @@ def test_a_failed_step_is_named_in_the_summary_line(
             "unknown key [train] min_tickets (did you mean min_tickets_per_team?)",
         ),
         ({"publish": "max_drop = 2"}, "[publish] max_drop must be from 0 to 1, got 2"),
+        (
+            {"train": "test_fraction = 1"},
+            "[train] test_fraction must be between 0 and 1 (both excluded), got 1",
+        ),
         ({"publish": 'max_drop = "one point"'}, "[publish] max_drop must be a number, got 'one point'"),
         (
             {"collect": 'flavor = "datacenter"'},
