@@ -17,20 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
 from chalicelib.api import runtime as api_runtime
 from chalicelib.jobs import UNKNOWN_TEAM
 from chalicelib.model.answer import answer_question
 from chalicelib.model.predictor import Predictor
 from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG
-from chalicelib.worker import handler
 from export.__main__ import main
-from export.publish import publish
-from export.sample import SAMPLE_TEAMS, SAMPLE_TICKETS
+from export.sample import SAMPLE_TICKETS
 from tests.support.dynamodb import Table
 from tests.support.interactions import click_body, menu_choice
-from tests.support.serving import apply_env, base_env, signed, slash_body
+from tests.support.live_bot import LiveBot, published_feedback_env
+from tests.support.serving import signed, slash_body
 from tests.support.slack_standin import SlackStandIn
 
 FORM = "application/x-www-form-urlencoded"
@@ -63,24 +61,9 @@ def bot(
     sample_model_dir: Path,
 ) -> Iterator[dict[str, Any]]:
     """The bot in local mode serving the sample model, keeping questions with feedback."""
-    client, bucket = s3_bucket
-    publish(sample_model_dir, f"s3://{bucket}/models", client)
-    env = base_env(
-        tmp_path,
-        MODEL_URI=f"s3://{bucket}/models",
-        TEAM_DIRECTORY=str(SAMPLE_TEAMS),
-        RESPONSE_URL_EXTRA_HOSTS=slack_standin.host,
-        SLACK_API_BASE_URL=slack_standin.api_url,
-        FEEDBACK_TABLE=feedback_table.name,
-        STORE_FEEDBACK_QUESTIONS="true",
-    )
-    apply_env(monkeypatch, env)
-    from app import app
-
-    with Client(app) as chalice:
-        yield {"client": chalice, "slack": slack_standin, "table": feedback_table}
-    api_runtime.reset()
-    handler.reset_worker()
+    env = published_feedback_env(tmp_path, s3_bucket, feedback_table.name, sample_model_dir, slack_standin)
+    with LiveBot.start(monkeypatch, env, slack_standin) as live:
+        yield {"client": live.client, "slack": slack_standin, "table": feedback_table}
 
 
 class Person:

@@ -35,6 +35,26 @@ def live_env(tmp_path: Path, model_dir: Path, slack: SlackStandIn, **overrides: 
     )
 
 
+def published_feedback_env(
+    tmp_path: Path, s3_bucket: tuple[Any, str], table: str, model_dir: Path, slack: SlackStandIn
+) -> dict[str, str]:
+    """`model_dir` published to the moto bucket as the bot reads it, with feedback stored in `table`
+    questions included: the learning loop's settings."""
+    from export.publish import publish
+
+    client, bucket = s3_bucket
+    publish(model_dir, f"s3://{bucket}/models", client)
+    return base_env(
+        tmp_path,
+        MODEL_URI=f"s3://{bucket}/models",
+        TEAM_DIRECTORY=str(SAMPLE_TEAMS),
+        RESPONSE_URL_EXTRA_HOSTS=slack.host,
+        SLACK_API_BASE_URL=slack.api_url,
+        FEEDBACK_TABLE=table,
+        STORE_FEEDBACK_QUESTIONS="true",
+    )
+
+
 class LiveBot:
     def __init__(self, client: Client, slack: SlackStandIn) -> None:
         self.client = client
