@@ -24,6 +24,7 @@ from typing import Any
 
 from bench.common import REPO, percentiles, print_table, write_results
 from bench.serving import (
+    ProbeFailed,
     cold_worker_run,
     compile_as_bundled,
     idempotency_env,
@@ -76,9 +77,13 @@ def main(argv: list[str] | None = None) -> int:
                 cpu_ms: dict[str, list[float]] = {name: [] for name in trees}
                 for i in range(args.runs * len(trees)):
                     name = list(trees)[i % len(trees)]
-                    answered, _, child = cold_worker_run(
-                        trees[name], env, questions[i % len(questions)], slack, work, f"ab-{i}"
-                    )
+                    try:
+                        answered, _, child = cold_worker_run(
+                            trees[name], env, questions[i % len(questions)], slack, work, f"ab-{i}"
+                        )
+                    except ProbeFailed as failure:  # e.g. a baseline with another normaliser version
+                        print(f"bench.cold_ab: the {name} tree's worker did not answer: {failure}")
+                        return 1
                     spawn_to_answer[name].append(answered)
                     gc_ms[name].append(child["gc_ms"])
                     cpu_ms[name].append(child["cpu_ms"])

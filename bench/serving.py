@@ -342,7 +342,8 @@ def cold_worker_run(
         raise RuntimeError(f"worker probe failed:\n{done.stderr[-3000:]}")
     child = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
     child["cpu_ms"] = (_children_cpu_s() - cpu_before) * 1e3  # all threads, start to exit
-    assert child["ok"], (child, done.stderr[-2000:])
+    if not child["ok"]:
+        raise ProbeFailed(_last_error(done.stderr))
     child["logged_ms"] = {}
     for line in done.stderr.splitlines():
         if '"warm_up_done"' in line or '"job_done"' in line:  # the init phase's timings, the job's
@@ -352,6 +353,18 @@ def cold_worker_run(
             )
     answer = slack.wait_for(before + 1, timeout=10)[-1]
     return (answer.at - start) * 1e3, (exited - start) * 1e3, child
+
+
+class ProbeFailed(RuntimeError):
+    """The worker probe ran but did not answer; the message is the worker's last logged error."""
+
+
+def _last_error(log: str) -> str:
+    errors = [line for line in log.splitlines() if '"error"' in line and line.startswith("{")]
+    if not errors:
+        return log.strip().splitlines()[-1] if log.strip() else "no answer and nothing logged"
+    logged = json.loads(errors[-1])
+    return f"{logged.get('event')}: {logged['error']}"
 
 
 def _children_cpu_s() -> float:
