@@ -67,7 +67,7 @@ def _check_vectorizer(vectorizer: TfidfVectorizer) -> None:
         raise UnsupportedPipeline(f"TF-IDF settings the compact graph does not reproduce: {differs}")
 
 
-def _linear_parts(
+def linear_parts(
     classifier: CalibratedClassifierCV,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(coef [k, V], intercept [k], platt_a [k], platt_b [k]); k = 1 for two classes."""
@@ -86,6 +86,18 @@ def _linear_parts(
     if not (coef.shape[0] == intercept.shape[0] == a.shape[0] == b.shape[0]):
         raise UnsupportedPipeline("one calibrator per decision column expected")
     return coef, intercept, a, b
+
+
+def scaled_weights(coef: np.ndarray, idf: np.ndarray, platt_a: np.ndarray) -> np.ndarray:
+    """[terms, columns] float32: each term's idf-scaled weight per decision column, times Platt's
+    -a, as the graph stores it."""
+    return ((coef * idf).T * -platt_a).astype(np.float32)
+
+
+def holds_in_half(weights: np.ndarray) -> bool:
+    """Whether float16 stores these float32 weights exactly."""
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(weights.astype(np.float16).astype(np.float32), weights))
 
 
 def _split_vocabulary(vocabulary: dict[str, int]) -> tuple[list[str], np.ndarray, list[int], list[int]]:
@@ -133,7 +145,7 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     _check_vectorizer(vectorizer)
     if [str(c) for c in classifier.classes_] != list(labels):
         raise UnsupportedPipeline("labels must be the classifier's classes, in its order")
-    coef, intercept, platt_a, platt_b = _linear_parts(classifier)
+    coef, intercept, platt_a, platt_b = linear_parts(classifier)
     binary = len(labels) == 2
     vocabulary: dict[str, int] = vectorizer.vocabulary_
     size = len(vocabulary)
@@ -145,9 +157,12 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
     # unknown term, in every sum) scores zero and adds UNKNOWN_NORM_SQUARED to the norm.
     columns = coef.shape[0]
     weights = np.zeros((size + 1, columns + 1), dtype=np.float32)
-    weights[:size, :columns] = (coef * idf).T * -platt_a
+    weights[:size, :columns] = scaled_weights(coef, idf, platt_a)
     weights[:size, columns] = idf.astype(np.float32) ** 2
     weights[size, columns] = UNKNOWN_NORM_SQUARED
+    # Weights that float16 holds exactly (export.pipeline.round_weights_to_half) are stored as
+    # float16, half the size; the norm column stays float32 so the norm is scikit-learn's.
+    half = holds_in_half(weights[:, :columns])
     bias = -platt_a * intercept - platt_b  # logit = -(a * (score + intercept) + b)
     words, unigram_of_word, bigram_keys, bigram_values = _split_vocabulary(vocabulary)
 
@@ -163,6 +178,8 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         _const("unigram_of_word", unigram_of_word),
         _const("unknown_id", np.full((1, 1, 1), unknown, dtype=np.int64)),
         _const("weights", weights),
+        _const("team_weights_half", weights[:, :columns].astype(np.float16)),
+        _const("squared_idf", weights[:, columns:]),
         _const("columns", i64(columns)),
         _const("columns_and_norm", i64(columns + 1)),
         _const("bias", bias.astype(np.float32)),
@@ -215,7 +232,17 @@ def build_compact_model(pipeline: Pipeline, labels: list[str]) -> onnx.ModelProt
         node("Concat", [*term_tensors, "unknown_id"], [FEATURE_IDS_OUTPUT], axis=-1),
         node("Unique", [FEATURE_IDS_OUTPUT], [TERM_IDS_OUTPUT], sorted=0),
         # Sum the weight rows (and idf^2, the last column) of the distinct terms.
-        node("Gather", ["weights", TERM_IDS_OUTPUT], ["term_weights"], axis=0),
+    ]
+    if half:
+        nodes += [
+            node("Gather", ["team_weights_half", TERM_IDS_OUTPUT], ["term_team_weights_half"], axis=0),
+            node("Cast", ["term_team_weights_half"], ["term_team_weights"], to=TensorProto.FLOAT),
+            node("Gather", ["squared_idf", TERM_IDS_OUTPUT], ["term_squared_idf"], axis=0),
+            node("Concat", ["term_team_weights", "term_squared_idf"], ["term_weights"], axis=1),
+        ]
+    else:
+        nodes.append(node("Gather", ["weights", TERM_IDS_OUTPUT], ["term_weights"], axis=0))
+    nodes += [
         node("ReduceSum", ["term_weights", "zero"], ["sums"], keepdims=1),
         node("Slice", ["sums", "zero", "columns", "axis_1"], ["raw_scores"]),
         node("Slice", ["sums", "columns", "columns_and_norm", "axis_1"], ["squared_norms"]),

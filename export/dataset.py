@@ -68,6 +68,10 @@ class Dataset:
             )
         return older, newest
 
+    def latest(self, indices: Sequence[int], count: int) -> list[int]:
+        """The newest `count` of `indices`, oldest first."""
+        return sorted(indices, key=lambda i: self.created[i])[-count:] if count else []
+
     def identifier_counts(self, indices: Sequence[int]) -> Counter[str]:
         """The camelCase identifiers of these tickets (the training ones: no test ticket's leaks)."""
         total: Counter[str] = Counter()

@@ -10,6 +10,10 @@
   reference graph (onnxruntime's TfIdfVectorizer) then scores that bigram differently
   ("jackson databind", error 1e-2). With `min_df` every kept bigram's words are kept too (a word
   is in every document its bigram is).
+- `max_terms` caps it for a size budget (`terms_for_budget`): the model stores a weight per term
+  and team, so 100 teams afford a tenth of the terms 8 do. The most frequent terms are kept, a
+  word ahead of a pair on a tie, so a kept pair's words are always kept too (a word's count is at
+  least its pair's).
 - LinearSVC with balanced class weights (small teams matter as much as large ones), wrapped in
   sigmoid calibration so the bot can say how sure it is. `ensemble=False` keeps a single linear
   model in the graph (the cross-validation folds only fit the calibrators).
@@ -39,6 +43,10 @@ class ModelParams:
     n_jobs: int = 2
     lower_summary_weight: float = 0.5
     """The weight of a summary typed in lower case (its ticket's whole and summary rows weigh 1)."""
+    max_terms: int | None = None
+    """Keep at most this many terms, the most frequent (None: every term in min_df tickets)."""
+    half_precision: bool = True
+    """Round the fitted weights to what float16 holds (`round_weights_to_half`)."""
 
     def as_dict(self) -> dict[str, float | int]:
         return dict(self.__dict__)
@@ -91,8 +99,41 @@ def choose_vocabulary(params: ModelParams, rows: TrainingRows) -> dict[str, int]
         binary=True,
         dtype=np.float32,
     )
-    counter.fit(rows.texts[: rows.vocabulary_rows])
-    return {term: i for i, term in enumerate(sorted(counter.vocabulary_))}
+    counts = counter.fit_transform(rows.texts[: rows.vocabulary_rows])
+    terms = list(counter.vocabulary_)
+    if params.max_terms is not None and len(terms) > params.max_terms:
+        frequency = np.asarray(counts.sum(axis=0)).ravel()
+        terms.sort(key=lambda t: (-frequency[counter.vocabulary_[t]], t.count(" "), t))
+        terms = terms[: params.max_terms]
+    return {term: i for i, term in enumerate(sorted(terms))}
+
+
+TERM_OVERHEAD_BYTES = 28
+"""What a term costs in the compact graph besides its team weights: its float32 idf for the norm,
+and its word's string in the word table or the pair's two int64s in the bigram table."""
+
+
+def terms_for_budget(model_bytes: int, teams: int, half_precision: bool = True) -> int:
+    """How many terms a compact graph of `model_bytes` holds: each term has a weight per decision
+    column (one per team; one for two teams), float16 or float32."""
+    columns = 1 if teams == 2 else teams
+    return max(1, model_bytes // ((2 if half_precision else 4) * columns + TERM_OVERHEAD_BYTES))
+
+
+def round_weights_to_half(pipeline: Pipeline) -> None:
+    """Rounds the fitted linear model's weights so that, scaled as the compact graph stores them
+    (idf x weight x Platt's slope), float16 holds them exactly; scikit-learn then predicts with the
+    very numbers the graph ships, and the parity gate compares that model. Rounding moves a
+    decision value by ~0.05 %, far below what changes a ranking; the graph's weights take half
+    the bytes."""
+    from export.compact_graph import linear_parts, scaled_weights
+
+    classifier = pipeline.named_steps["classifier"]
+    coef, _, platt_a, _ = linear_parts(classifier)
+    idf = np.asarray(pipeline.named_steps["tfidf"].idf_, dtype=np.float64)
+    half = scaled_weights(coef, idf, platt_a).astype(np.float16).astype(np.float64)
+    slope = np.where(platt_a == 0, 1.0, -platt_a)  # a zero slope ignores the decision anyway
+    classifier.calibrated_classifiers_[0].estimator.coef_ = (half / slope).T / idf
 
 
 def build_pipeline(params: ModelParams, vocabulary: dict[str, int] | None = None) -> Pipeline:
@@ -120,4 +161,7 @@ def build_pipeline(params: ModelParams, vocabulary: dict[str, int] | None = None
 def fit_pipeline(params: ModelParams, rows: TrainingRows) -> Pipeline:
     """The fitted pipeline; raises ValueError when a team has too few rows for calibration."""
     pipeline = build_pipeline(params, choose_vocabulary(params, rows))
-    return pipeline.fit(rows.texts, rows.labels, classifier__sample_weight=np.asarray(rows.weights))
+    pipeline.fit(rows.texts, rows.labels, classifier__sample_weight=np.asarray(rows.weights))
+    if params.half_precision:
+        round_weights_to_half(pipeline)
+    return pipeline

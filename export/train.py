@@ -11,6 +11,7 @@ import hashlib
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -21,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from chalicelib.model.manifest import MANIFEST_NAME, MODEL_NAME, FileRef, Manifest, file_sha256
 from chalicelib.model.ticket_index import INDEX_NAME, TicketIndex
 from chalicelib.text import NORMALIZER_VERSION
-from export.arguments import at_least, fraction, input_file, output_folder
+from export.arguments import at_least, fraction, input_file, number_between, output_folder
 from export.dates import AUTO, ORDERS
 from export.errors import UserError
 from export.feedback_rows import DEFAULT_FEEDBACK_WEIGHT, register_arguments
@@ -35,6 +37,9 @@ from export.threshold import DEFAULT_TARGET_PRECISION
 DEFAULT_MIN_TICKETS = 10
 DEFAULT_TEST_FRACTION = 0.2
 DEFAULT_MIN_DF = 3
+DEFAULT_MAX_MODEL_MB = 30.0
+DEFAULT_INDEX_TICKETS = 100_000
+MODEL_MB_BOUNDS = number_between(0.1, 10_000)
 LIBRARIES = ("scikit-learn", "skl2onnx", "onnx", "onnxruntime", "numpy")
 
 
@@ -104,6 +109,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"keep words and word pairs seen in at least this many tickets (default {DEFAULT_MIN_DF})",
     )
     parser.add_argument(
+        "--max-model-mb",
+        type=MODEL_MB_BOUNDS,
+        default=DEFAULT_MAX_MODEL_MB,
+        help="keep only as many of the most frequent terms as a model of this size holds with this many "
+        f"teams: the worker's memory and cold start grow with it (default {DEFAULT_MAX_MODEL_MB:g})",
+    )
+    parser.add_argument(
+        "--index-tickets",
+        type=at_least(1),
+        default=DEFAULT_INDEX_TICKETS,
+        help=f"index the newest this many tickets as evidence (default {DEFAULT_INDEX_TICKETS:,})",
+    )
+    parser.add_argument(
         "--date-order",
         choices=ORDERS,
         default=AUTO,
@@ -148,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         target_precision=args.target_precision,
         min_tickets_per_team=args.min_tickets_per_team,
         min_df=args.min_df,
+        max_model_mb=args.max_model_mb,
+        index_tickets=args.index_tickets,
         final_fit=args.final_fit,
         graph=args.graph,
         ticket_index=args.ticket_index,
@@ -162,7 +182,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary(result: TrainResult) -> str:
-    """What the operator reads after a run: where the model went and how good it is."""
+    """What the operator reads after a run: where the model went, how good it is, what it needs."""
+    from export.worker_memory import worker_memory
+
     metrics, extra = result.metrics, result.manifest.extra
     parity, threshold = extra["parity"], extra["confidence_threshold"]
     lines = [
@@ -185,8 +207,13 @@ def summary(result: TrainResult) -> str:
             f"{evidence['first_similar_right_team']:.0%}, "
             f"one of three {evidence['any_of_three_right_team']:.0%}"
         )
-    if result.manifest.ticket_index is not None:
-        lines.append(f"  ticket index: {result.manifest.ticket_index.size_bytes / 1e6:.1f} MB")
+    index = result.manifest.ticket_index
+    lines.append(
+        f"  model {result.manifest.size_bytes / 1e6:.1f} MB ({extra['vocabulary_size']:,} terms)"
+        + (f", ticket index {index.size_bytes / 1e6:.1f} MB" if index is not None else "")
+    )
+    memory = worker_memory(result.manifest.size_bytes, index.size_bytes if index is not None else 0)
+    lines.append(f"  {memory}")
     lines += [f"  warning: {warning}" for warning in metrics["warnings"]]
     if metrics.get("feedback", {}).get("questions"):
         asked = metrics["feedback"]
@@ -219,6 +246,8 @@ def train(
     target_precision: float = DEFAULT_TARGET_PRECISION,
     min_tickets_per_team: int = DEFAULT_MIN_TICKETS,
     min_df: int = DEFAULT_MIN_DF,
+    max_model_mb: float = DEFAULT_MAX_MODEL_MB,
+    index_tickets: int = DEFAULT_INDEX_TICKETS,
     final_fit: str = "all",
     graph: str = "compact",
     ticket_index: bool = True,
@@ -246,6 +275,7 @@ def train(
     from export.questions import QUESTION_FORMS, THRESHOLD_FORMS, TICKET_FORM
     from export.threshold import choose_threshold
     from export.ticket_index import build_ticket_index, evidence_quality, write_ticket_index
+    from export.worker_memory import worker_memory
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -272,9 +302,22 @@ def train(
     if learned.source:
         print(learned.summary())
     lap("load")
+    # The fits are nearly all of a large run's time, and each costs about its ticket count: a bar
+    # over tickets fitted, not over steps, gives an honest remaining time from the first fit on.
+    planned = [len(oldest), len(older)] + ([len(data)] if final_fit == "all" else [])
+    fitting = tqdm(
+        total=sum(planned),
+        desc="fitting (3 models)" if final_fit == "all" else "fitting (2 models)",
+        unit=" tickets",
+        unit_scale=True,
+        disable=not progress,
+        file=sys.stderr,
+    )
 
     def fit(indices: list[int], asked: Any = learned.train) -> Model:
-        return Model.fit(data, indices, min_df, asked, learned.weight)
+        model = Model.fit(data, indices, min_df, round(max_model_mb * 1e6), asked, learned.weight)
+        fitting.update(len(indices))
+        return model
 
     def question_texts(model: Model, indices: list[int], forms: tuple[str, ...]) -> dict[str, list[str]]:
         return {name: model.question_texts(data, indices, QUESTION_FORMS[name]) for name in forms}
@@ -308,7 +351,7 @@ def train(
     metrics["warnings"] = team_warnings(labels, Counter(data.teams[i] for i in older), metrics["per_team"])
     if ticket_index:  # the evidence the evaluated model would show, from tickets older than the questions
         vectorizer = evaluated.pipeline.named_steps["tfidf"]
-        past = TicketIndex(build_ticket_index(vectorizer, labels, data, older))
+        past = TicketIndex(build_ticket_index(vectorizer, labels, data, data.latest(older, index_tickets)))
         asked_forms = {name: texts for name, texts in asked.items() if name != TICKET_FORM}
         tops = {name: [labels[k] for k in forms[name].argmax(axis=1)] for name in asked_forms}
         metrics["evidence"] = evidence_quality(past, vectorizer, asked_forms, truth, tops)
@@ -319,6 +362,7 @@ def train(
 
     shipped_idx = list(range(len(data))) if final_fit == "all" else older
     shipped = fit(shipped_idx, learned.all) if final_fit == "all" else evaluated
+    fitting.close()
     lap("final_fit")
 
     data_sha = file_sha256(tickets)
@@ -349,7 +393,8 @@ def train(
         if ticket_index:
             vectorizer = shipped.pipeline.named_steps["tfidf"]
             index_path = staging / INDEX_NAME
-            write_ticket_index(build_ticket_index(vectorizer, labels, data, range(len(data))), index_path)
+            indexed = data.latest(range(len(data)), index_tickets)
+            write_ticket_index(build_ticket_index(vectorizer, labels, data, indexed), index_path)
             index_ref = FileRef(INDEX_NAME, file_sha256(index_path), index_path.stat().st_size)
             lap("ticket_index")
         manifest = Manifest(
@@ -381,6 +426,9 @@ def train(
                 "params": shipped.params.as_dict(),
                 "graph": graph,
                 "vocabulary_size": len(shipped.pipeline.named_steps["tfidf"].vocabulary_),
+                "worker_memory": worker_memory(
+                    len(payload), index_ref.size_bytes if index_ref else 0
+                ).as_dict(),
                 "confidence_threshold": threshold.as_dict(),
                 "metrics": _manifest_metrics(metrics),
                 "holdout": write_holdout(staging, holdout, newest_created(data, older)),
@@ -427,15 +475,22 @@ class Model:
 
     @classmethod
     def fit(
-        cls, data: Any, indices: list[int], min_df: int, asked: Any = (), asked_weight: float = 0.0
+        cls,
+        data: Any,
+        indices: list[int],
+        min_df: int,
+        max_model_bytes: int,
+        asked: Any = (),
+        asked_weight: float = 0.0,
     ) -> Model:
-        """`asked`: feedback questions (export.feedback_rows) to learn from at `asked_weight`."""
+        """`asked`: feedback questions (export.feedback_rows) to learn from at `asked_weight`;
+        `max_model_bytes`: the size budget that caps the vocabulary (export.pipeline)."""
         from chalicelib.model.expand import expander_metadata
         from export.feedback_rows import add_rows
-        from export.pipeline import ModelParams, fit_pipeline, training_rows
+        from export.pipeline import ModelParams, fit_pipeline, terms_for_budget, training_rows
 
         teams = [data.teams[i] for i in indices]
-        params = ModelParams(min_df=min_df)
+        params = ModelParams(min_df=min_df, max_terms=terms_for_budget(max_model_bytes, len(set(teams))))
         rows = training_rows(
             [data.texts[i] for i in indices],
             [data.summaries[i] for i in indices],

@@ -20,13 +20,14 @@ from export.compact_graph import UnsupportedPipeline, build_compact_model
 from export.convert import to_onnx
 from export.dataset import load_dataset
 from export.parity import AWKWARD_INPUTS
-from export.pipeline import ModelParams, build_pipeline, training_rows
+from export.pipeline import ModelParams, build_pipeline, round_weights_to_half, training_rows
 from export.sample import SAMPLE_TICKETS
 
 TOLERANCE = 1e-5
 
 
-def _fit(teams: set[str] | None = None, **vectorizer_params: object) -> Pipeline:
+def _fit(teams: set[str] | None = None, half: bool = False, **vectorizer_params: object) -> Pipeline:
+    """`half`: the weights rounded as training rounds them (round_weights_to_half)."""
     data = load_dataset(SAMPLE_TICKETS, 5, False)
     keep = [i for i, team in enumerate(data.teams) if teams is None or team in teams]
     params = ModelParams(min_df=1, calibration_folds=2, n_jobs=1)
@@ -39,7 +40,10 @@ def _fit(teams: set[str] | None = None, **vectorizer_params: object) -> Pipeline
     )
     pipeline = build_pipeline(params)
     pipeline.set_params(**{f"tfidf__{k}": v for k, v in vectorizer_params.items()})
-    return pipeline.fit(rows.texts, rows.labels, classifier__sample_weight=rows.weights)
+    pipeline.fit(rows.texts, rows.labels, classifier__sample_weight=rows.weights)
+    if half:
+        round_weights_to_half(pipeline)
+    return pipeline
 
 
 class Compact:
@@ -148,6 +152,48 @@ def test_settings_it_cannot_reproduce_are_refused(change: dict[str, object]) -> 
         build_compact_model(pipeline, [str(c) for c in pipeline.classes_])
 
 
+# --- weights rounded to float16 ----------------------------------------------------------------------
+
+
+def _initializer_types(pipeline: Pipeline) -> dict[str, int]:
+    model = build_compact_model(pipeline, [str(c) for c in pipeline.classes_])
+    return {t.name: t.data_type for t in model.graph.initializer}
+
+
+@pytest.mark.parametrize("teams", [None, {"PAYMENTS", "MOBILE"}], ids=["six teams", "two teams"])
+def test_rounded_weights_ship_as_float16_and_agree_exactly(
+    teams: set[str] | None, sample_texts: list[str], tmp_path: Path
+) -> None:
+    pipeline = _fit(teams, half=True)
+    types = _initializer_types(pipeline)
+    assert types["team_weights_half"] == onnx.TensorProto.FLOAT16
+    assert types["squared_idf"] == onnx.TensorProto.FLOAT  # the norm stays scikit-learn's
+    assert "weights" not in types
+    Compact(pipeline, tmp_path).assert_agrees(sample_texts)
+
+
+def test_weights_float16_cannot_hold_stay_float32(multiclass: Compact) -> None:
+    types = _initializer_types(multiclass.pipeline)
+    assert types["weights"] == onnx.TensorProto.FLOAT
+    assert "team_weights_half" not in types
+
+
+def test_rounding_moves_probabilities_far_less_than_a_ranking_needs(sample_texts: list[str]) -> None:
+    exact, rounded = _fit(), _fit(half=True)
+    before, after = exact.predict_proba(sample_texts), rounded.predict_proba(sample_texts)
+    assert 0 < np.abs(after - before).max() < 1e-3
+    assert list(after.argmax(axis=1)) == list(before.argmax(axis=1))
+
+
+def test_the_half_precision_graph_is_smaller(tmp_path: Path) -> None:
+    exact, rounded = _fit(), _fit(half=True)
+    sizes = [
+        len(build_compact_model(p, [str(c) for c in p.classes_]).SerializeToString())
+        for p in (exact, rounded)
+    ]
+    assert sizes[1] < sizes[0]
+
+
 def test_graph_costs_per_word_not_per_vocabulary_term(multiclass: Compact) -> None:
     model = build_compact_model(multiclass.pipeline, multiclass.labels)
     ops = {node.op_type for node in model.graph.node}
@@ -167,12 +213,15 @@ def test_ranking_outputs_sort_every_team_like_a_stable_argsort(
         assert np.array_equal(ranked, np.take_along_axis(probabilities, ranking, axis=1))
 
 
+@pytest.mark.parametrize("half", [False, True], ids=["float32", "float16"])
 @pytest.mark.parametrize(
     ("teams", "ngrams"), [(None, (1, 2)), ({"PAYMENTS", "MOBILE"}, (1, 2)), ({"PAYMENTS", "MOBILE"}, (1, 1))]
 )
-def test_every_constant_is_used_by_a_node(teams: set[str] | None, ngrams: tuple[int, int]) -> None:
+def test_every_constant_is_used_by_a_node(
+    teams: set[str] | None, ngrams: tuple[int, int], half: bool
+) -> None:
     """Unused initializers make onnxruntime warn at every load."""
-    pipeline = _fit(teams, ngram_range=ngrams)
+    pipeline = _fit(teams, half, ngram_range=ngrams)
     model = build_compact_model(pipeline, [str(c) for c in pipeline.classes_])
     used = {name for node in model.graph.node for name in node.input}
     assert [t.name for t in model.graph.initializer if t.name not in used] == []
@@ -196,11 +245,12 @@ def _decision_parts(pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray, Any]:
     return slopes, np.asarray(estimator.intercept_).reshape(-1), estimator.decision_function
 
 
+@pytest.mark.parametrize("half", [False, True], ids=["float32", "float16"])
 @pytest.mark.parametrize("teams", [None, {"PAYMENTS", "MOBILE"}], ids=["six teams", "two teams"])
 def test_term_scores_plus_the_intercept_are_scikit_learns_decision_function(
-    teams: set[str] | None, sample_texts: list[str], tmp_path: Path
+    teams: set[str] | None, half: bool, sample_texts: list[str], tmp_path: Path
 ) -> None:
-    pipeline = _fit(teams)
+    pipeline = _fit(teams, half)
     predictor = _predictor(pipeline, tmp_path)
     slopes, intercepts, decision_function = _decision_parts(pipeline)
     vectors = pipeline.named_steps["tfidf"].transform(sample_texts)

@@ -293,3 +293,19 @@ def test_fewer_than_two_teams_in_the_file_never_suggests_lowering_the_minimum(
     message = str(raised.value)
     assert f"has tickets for {len(teams)} team" in message and "needs at least 2 teams" in message
     assert "--min-tickets-per-team" not in message
+
+
+def test_latest_is_the_newest_tickets_oldest_first(tmp_path: Path) -> None:
+    tickets = tmp_path / "t.csv"
+    write_tickets(
+        tickets,
+        [
+            Ticket(f"A-{i}", f"login {i}", "", "AUTH" if i % 2 else "PAY", f"2024-01-{10 + i:02d}")
+            for i in range(8)
+        ]
+        + [Ticket("A-99", "old one", "", "PAY", "2023-05-01")],
+    )
+    data = load_dataset(tickets, 1, False)
+    newest = data.latest(range(len(data)), 3)
+    assert [data.keys[i] for i in newest] == ["A-5", "A-6", "A-7"]
+    assert data.latest(range(len(data)), 0) == []

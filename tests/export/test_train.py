@@ -182,3 +182,34 @@ def test_the_reference_graph_can_still_be_chosen(tmp_path: Path, capsys: pytest.
     assert manifest.extra["graph"] == "skl2onnx"
     assert manifest.extra["parity"]["passed"] is True
     assert "TfIdfVectorizer" in {node.op_type for node in onnx.load(out / "model.onnx").graph.node}
+
+
+def test_a_size_budget_caps_the_vocabulary_and_the_capped_model_passes_parity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from export.pipeline import terms_for_budget
+
+    out = tmp_path / "small"
+    argv = ["train", str(SAMPLE_TICKETS), "--out", str(out), "--min-tickets-per-team", "5", "--quiet"]
+    assert main([*argv, "--max-model-mb", "0.1", "--index-tickets", "50"]) == 0
+
+    printed = capsys.readouterr().out
+    manifest = parse_manifest((out / "manifest.json").read_bytes())
+    assert manifest.extra["vocabulary_size"] == terms_for_budget(100_000, len(manifest.labels))
+    assert manifest.extra["parity"]["passed"] is True
+    assert manifest.size_bytes <= 100_000 * 1.2  # the budget, give or take the graph's fixed parts
+    assert "worker memory: expected peak" in printed
+    assert manifest.extra["worker_memory"]["recommended_mb"] >= 512
+    from chalicelib.model.ticket_index import TicketIndex
+
+    index = TicketIndex.load(out / "tickets.npz")
+    assert len(index) == 50
+
+
+def test_a_size_budget_below_the_floor_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", str(SAMPLE_TICKETS), "--out", str(tmp_path / "m"), "--max-model-mb", "0"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--max-model-mb" in err and "0.1" in err and len(err.strip().splitlines()) == 1

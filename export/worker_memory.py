@@ -1,0 +1,47 @@
+"""How much memory the worker needs for a model, from the sizes of the files it loads.
+
+The worker's peak RSS is the runtime (Python, numpy, onnxruntime, botocore: `BASE_MB`) plus what
+each file becomes in memory: the downloaded bytes, then onnxruntime's copy of the graph's weights
+and the hash tables it builds for its word and word-pair lookups (`MODEL_FACTOR` MB per MB of
+model.onnx); the downloaded index, then its arrays decompressed (`INDEX_FACTOR`). The figures are fitted to `bench.scale`'s worker
+peaks (docs/performance.md#scale); Lambda gives a function CPU in proportion to its memory, so the
+recommendation keeps headroom rather than the bare peak.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+BASE_MB = 96.0
+MODEL_FACTOR = 2.9
+INDEX_FACTOR = 3.0
+HEADROOM = 1.25
+"""Recommended memory over the peak of a model switch, for what the estimate misses."""
+LAMBDA_MINIMUM_MB = 512
+"""The worker's memory in .chalice/config.json: below it, a cold start gets too little CPU."""
+
+
+@dataclass(frozen=True)
+class WorkerMemory:
+    expected_peak_mb: float
+    recommended_mb: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"expected_peak_mb": round(self.expected_peak_mb, 1), "recommended_mb": self.recommended_mb}
+
+    def __str__(self) -> str:
+        return (
+            f"worker memory: expected peak ~{self.expected_peak_mb:.0f} MB; give the worker function "
+            f"lambda_memory_size >= {self.recommended_mb} (.chalice/config.json)"
+        )
+
+
+def worker_memory(model_bytes: int, index_bytes: int = 0) -> WorkerMemory:
+    """The worker's expected peak with this model, and the memory to give it: a warm worker that
+    picks up a newly published model loads it beside the one it serves, so the recommendation
+    covers two models' files at once."""
+    files = MODEL_FACTOR * model_bytes / 1e6 + INDEX_FACTOR * index_bytes / 1e6
+    peak = BASE_MB + files
+    recommended = max(LAMBDA_MINIMUM_MB, 64 * math.ceil((peak + files) * HEADROOM / 64))
+    return WorkerMemory(peak, recommended)
