@@ -3,9 +3,8 @@
 The worker's peak RSS is the runtime (Python, numpy, onnxruntime, botocore: `BASE_MB`) plus what
 each file becomes in memory: the downloaded bytes, then onnxruntime's copy of the graph's weights
 and the hash tables it builds for its word and word-pair lookups (`MODEL_FACTOR` MB per MB of
-model.onnx); the downloaded index, then its arrays decompressed (`INDEX_FACTOR`). The figures are fitted to `bench.scale`'s worker
-peaks (docs/performance.md#scale); Lambda gives a function CPU in proportion to its memory, so the
-recommendation keeps headroom rather than the bare peak.
+model.onnx); the downloaded index, then its arrays (`INDEX_FACTOR`). The factors are fitted to the
+worker peaks `bench.serving` and `bench.scale` measure (docs/performance.md#scale).
 """
 
 from __future__ import annotations
