@@ -212,7 +212,9 @@ def summary(result: TrainResult) -> str:
         f"  model {result.manifest.size_bytes / 1e6:.1f} MB ({extra['vocabulary_size']:,} terms)"
         + (f", ticket index {index.size_bytes / 1e6:.1f} MB" if index is not None else "")
     )
-    memory = worker_memory(result.manifest.size_bytes, index.size_bytes if index is not None else 0)
+    memory = worker_memory(
+        result.manifest.size_bytes, extra["vocabulary_size"], index.size_bytes if index is not None else 0
+    )
     lines.append(f"  {memory}")
     lines += [f"  warning: {warning}" for warning in metrics["warnings"]]
     if metrics.get("feedback", {}).get("questions"):
@@ -427,7 +429,9 @@ def train(
                 "graph": graph,
                 "vocabulary_size": len(shipped.pipeline.named_steps["tfidf"].vocabulary_),
                 "worker_memory": worker_memory(
-                    len(payload), index_ref.size_bytes if index_ref else 0
+                    len(payload),
+                    len(shipped.pipeline.named_steps["tfidf"].vocabulary_),
+                    index_ref.size_bytes if index_ref else 0,
                 ).as_dict(),
                 "confidence_threshold": threshold.as_dict(),
                 "metrics": _manifest_metrics(metrics),

@@ -1,10 +1,11 @@
-"""How much memory the worker needs for a model, from the sizes of the files it loads.
+"""How much memory the worker needs for a model, from what `train` knows when it writes it.
 
-The worker's peak RSS is the runtime (Python, numpy, onnxruntime, botocore: `BASE_MB`) plus what
-each file becomes in memory: the downloaded bytes, then onnxruntime's copy of the graph's weights
-and the hash tables it builds for its word and word-pair lookups (`MODEL_FACTOR` MB per MB of
-model.onnx); the downloaded index, then its arrays (`INDEX_FACTOR`). The factors are fitted to the
-worker peaks `bench.serving` and `bench.scale` measure (docs/performance.md#scale).
+The worker's peak RSS is the runtime (Python, numpy, onnxruntime, botocore, slack_sdk: `BASE_MB`)
+plus what the model becomes in memory: its file's bytes (the graph's weights, held once by
+onnxruntime) and, per term, the hash-table entries onnxruntime builds for its word and word-pair
+lookups (`TERM_BYTES`); and the ticket index, downloaded and then read into its arrays
+(`INDEX_FACTOR` times its file). The constants are fitted to the worker peaks `bench.serving` and
+`bench.scale` measure (docs/performance.md#scale).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 BASE_MB = 96.0
-MODEL_FACTOR = 2.9
+TERM_BYTES = 90.0
 INDEX_FACTOR = 3.0
 HEADROOM = 1.25
 """Recommended memory over the peak of a model switch, for what the estimate misses."""
@@ -36,11 +37,11 @@ class WorkerMemory:
         )
 
 
-def worker_memory(model_bytes: int, index_bytes: int = 0) -> WorkerMemory:
+def worker_memory(model_bytes: int, terms: int, index_bytes: int = 0) -> WorkerMemory:
     """The worker's expected peak with this model, and the memory to give it: a warm worker that
     picks up a newly published model loads it beside the one it serves, so the recommendation
-    covers two models' files at once."""
-    files = MODEL_FACTOR * model_bytes / 1e6 + INDEX_FACTOR * index_bytes / 1e6
-    peak = BASE_MB + files
-    recommended = max(LAMBDA_MINIMUM_MB, 64 * math.ceil((peak + files) * HEADROOM / 64))
+    covers two models at once."""
+    model = (model_bytes + TERM_BYTES * terms + INDEX_FACTOR * index_bytes) / 1e6
+    peak = BASE_MB + model
+    recommended = max(LAMBDA_MINIMUM_MB, 64 * math.ceil((peak + model) * HEADROOM / 64))
     return WorkerMemory(peak, recommended)
