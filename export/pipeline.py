@@ -89,6 +89,16 @@ def training_rows(
     return rows
 
 
+SMALL_FIT_ROWS = 20_000
+"""Below this many training rows a calibrated fit takes under a second in one process, less than
+starting the worker processes a parallel fit needs (~4 s the first time)."""
+
+
+def jobs_for(params: ModelParams, rows: TrainingRows) -> int:
+    """The processes to fit `rows` with: one for a small fit, else `params.n_jobs`."""
+    return 1 if len(rows.texts) < SMALL_FIT_ROWS else params.n_jobs
+
+
 def choose_vocabulary(params: ModelParams, rows: TrainingRows) -> dict[str, int]:
     """The terms in at least min_df of the tickets' own rows (tiny corpora: every term)."""
     counter = CountVectorizer(

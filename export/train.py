@@ -491,7 +491,7 @@ class Model:
         `max_model_bytes`: the size budget that caps the vocabulary (export.pipeline)."""
         from chalicelib.model.expand import expander_metadata
         from export.feedback_rows import add_rows
-        from export.pipeline import ModelParams, fit_pipeline, terms_for_budget, training_rows
+        from export.pipeline import ModelParams, fit_pipeline, jobs_for, terms_for_budget, training_rows
 
         teams = [data.teams[i] for i in indices]
         params = ModelParams(min_df=min_df, max_terms=terms_for_budget(max_model_bytes, len(set(teams))))
@@ -503,7 +503,11 @@ class Model:
             params,
         )
         add_rows(rows, asked, asked_weight)
-        params = replace(params, calibration_folds=_calibration_folds(rows.labels, params.calibration_folds))
+        params = replace(
+            params,
+            calibration_folds=_calibration_folds(rows.labels, params.calibration_folds),
+            n_jobs=jobs_for(params, rows),
+        )
         pipeline = fit_pipeline(params, rows)
         expander = expander_metadata(
             pipeline.named_steps["tfidf"].vocabulary_, data.identifier_counts(indices)

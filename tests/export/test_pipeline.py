@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from export.pipeline import ModelParams, choose_vocabulary, terms_for_budget, training_rows
+from export.pipeline import (
+    SMALL_FIT_ROWS,
+    ModelParams,
+    choose_vocabulary,
+    jobs_for,
+    terms_for_budget,
+    training_rows,
+)
 
 TEXTS = [
     "kafka broker restart",
@@ -40,3 +47,17 @@ def test_the_budget_buys_fewer_terms_for_more_teams() -> None:
     assert terms_for_budget(30_000_000, 100) > 1.8 * terms_for_budget(30_000_000, 100, half_precision=False)
     assert terms_for_budget(30_000_000, 2) > terms_for_budget(30_000_000, 3)  # two teams: one column
     assert terms_for_budget(10, 100) == 1
+
+
+def test_a_small_fit_runs_in_one_process_and_a_large_one_in_parallel() -> None:
+    params = ModelParams(n_jobs=2)
+    small = training_rows(TEXTS, [""] * 6, [""] * 6, ["A"] * 6, params)
+    large = training_rows(
+        ["kafka lag"] * SMALL_FIT_ROWS,
+        [""] * SMALL_FIT_ROWS,
+        [""] * SMALL_FIT_ROWS,
+        ["A"] * SMALL_FIT_ROWS,
+        params,
+    )
+    assert jobs_for(params, small) == 1
+    assert jobs_for(params, large) == 2
