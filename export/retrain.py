@@ -206,6 +206,10 @@ def _train_flags(config: Any, feedback: Path | None, since: str | None) -> list[
         str(train.test_fraction),
         "--min-df",
         str(train.min_df),
+        "--max-model-mb",
+        str(train.max_model_mb),
+        "--index-tickets",
+        str(train.index_tickets),
     ]
     if feedback is not None:
         flags += ["--feedback", str(feedback), "--feedback-weight", str(config.feedback.weight)]

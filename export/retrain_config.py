@@ -26,6 +26,8 @@ matter):
     test_fraction = 0.2              # newest share held out when nothing is published yet (default 0.2);
                                      # later runs hold out the tickets newer than the published model's
     min_df = 3                       # a word's minimum ticket count (default 3)
+    max_model_mb = 30                # the model's size budget, which caps its terms (default 30)
+    index_tickets = 100000           # the newest tickets indexed as evidence (default 100000)
 
     [publish]                        # required
     dest = "s3://acme-whoknows/models"  # required: the bot's MODEL_URI
@@ -51,7 +53,14 @@ from export.feedback_rows import DEFAULT_FEEDBACK_WEIGHT
 from export.gate import DEFAULT_MAX_DROP
 from export.jira import DEFAULT_PAGE_SIZE
 from export.threshold import DEFAULT_TARGET_PRECISION
-from export.train import DEFAULT_MIN_DF, DEFAULT_MIN_TICKETS, DEFAULT_TEST_FRACTION
+from export.train import (
+    DEFAULT_INDEX_TICKETS,
+    DEFAULT_MAX_MODEL_MB,
+    DEFAULT_MIN_DF,
+    DEFAULT_MIN_TICKETS,
+    DEFAULT_TEST_FRACTION,
+    MODEL_MB_RANGE,
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ class Train:
     target_precision: float = DEFAULT_TARGET_PRECISION
     test_fraction: float = DEFAULT_TEST_FRACTION
     min_df: int = DEFAULT_MIN_DF
+    max_model_mb: float = DEFAULT_MAX_MODEL_MB
+    index_tickets: int = DEFAULT_INDEX_TICKETS
 
 
 @dataclass(frozen=True)
@@ -192,6 +203,8 @@ SECTIONS: dict[str, tuple[bool, dict[str, tuple[bool, Check]]]] = {
             "target_precision": (False, _number(0, 1, low_open=True)),
             "test_fraction": (False, _number(0, 1, low_open=True, high_open=True)),
             "min_df": (False, _whole(1)),
+            "max_model_mb": (False, _number(*MODEL_MB_RANGE)),
+            "index_tickets": (False, _whole(1)),
         },
     ),
     "publish": (
@@ -288,7 +301,8 @@ def _checked(path: Path, data: dict[str, Any]) -> RetrainConfig:
 def _no_unknown(path: Path, table: dict[str, Any], known: list[str], section: str) -> None:
     for key in table:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
+            # A shortened key ("min_tickets") means the key it begins, before any look-alike.
+            close = [k for k in known if k.startswith(key)][:1] or difflib.get_close_matches(key, known, n=1)
             where = f"[{section}] " if section else ""
             hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(known)}"
             raise UserError(f"{path}: unknown key {where}{key} ({hint})")

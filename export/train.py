@@ -39,7 +39,8 @@ DEFAULT_TEST_FRACTION = 0.2
 DEFAULT_MIN_DF = 3
 DEFAULT_MAX_MODEL_MB = 30.0
 DEFAULT_INDEX_TICKETS = 100_000
-MODEL_MB_BOUNDS = number_between(0.1, 10_000)
+MODEL_MB_RANGE = (0.1, 10_000)
+"""What --max-model-mb (and retrain.toml's max_model_mb) accepts."""
 LIBRARIES = ("scikit-learn", "skl2onnx", "onnx", "onnxruntime", "numpy")
 
 
@@ -110,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--max-model-mb",
-        type=MODEL_MB_BOUNDS,
+        type=number_between(*MODEL_MB_RANGE),
         default=DEFAULT_MAX_MODEL_MB,
         help="keep only as many of the most frequent terms as a model of this size holds with this many "
         f"teams: the worker's memory and cold start grow with it (default {DEFAULT_MAX_MODEL_MB:g})",

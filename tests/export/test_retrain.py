@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.model.manifest import MANIFEST_NAME
+from chalicelib.model.ticket_index import TicketIndex
 from chalicelib.worker.feedback_store import DynamoDBFeedbackStore, FeedbackRecord
 from export.__main__ import main
 from export.incremental import since_clause
@@ -110,11 +111,12 @@ def test_a_cron_of_retrains_publishes_refuses_a_worse_model_then_publishes(
     store.save(
         FeedbackRecord("slash:t2", "U1", "right", "DATA", "2026-01-06T10:00:00Z", question="who owns prism?")
     )
-    config = write_config(tmp_path, jira, s3_bucket[1], feedback_table.name)
+    config = write_config(tmp_path, jira, s3_bucket[1], feedback_table.name, train="index_tickets = 40")
 
     code, line = retrain(config, capsys)
 
     first = candidate_version(tmp_path)
+    assert len(TicketIndex.load(tmp_path / "work" / "candidate" / "tickets.npz")) == 40  # the config's
     assert (code, line) == (
         0,
         f"retrain: published {first} (not compared: nothing is published yet: nothing to compare with)",
@@ -215,6 +217,8 @@ def test_a_failed_step_is_named_in_the_summary_line(
             "unknown key [train] min_tickets (did you mean min_tickets_per_team?)",
         ),
         ({"publish": "max_drop = 2"}, "[publish] max_drop must be from 0 to 1, got 2"),
+        ({"train": "max_model_mb = 0"}, "[train] max_model_mb must be from 0.1 to 10000, got 0"),
+        ({"train": "index_tickets = 0"}, "[train] index_tickets must be a whole number of at least 1, got 0"),
         (
             {"train": "test_fraction = 1"},
             "[train] test_fraction must be between 0 and 1 (both excluded), got 1",
