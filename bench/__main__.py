@@ -1,7 +1,7 @@
 """`python -m bench`: runs every benchmark in turn (train_export needs ../shared/data;
 bundle_imports needs a bundle built by `python -m deploy.bundle`). The model train_export trains is
 the one answer_quality reads and serving's (d)-(f) load as the real model. Not bench.scale (about
-an hour) nor bench.cold_ab (compares two revisions): run those by name.
+hours at its default scales) nor bench.cold_ab (compares two revisions): run those by name.
 
 python -m bench [--real-model DIR]    # keep train_export's model in DIR
 """

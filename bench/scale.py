@@ -3,7 +3,7 @@
 For each scale (`bench.scale_data` builds its tickets from jira-public-1.csv, deterministically):
 
 - train: `python -m export train` as an operator runs it, wall time and peak memory (the sum of the
-  RSS of the process and its workers, sampled every 0.2 s, and the largest single VmHWM);
+  RSS of the process and its workers, sampled every 0.2 s);
 - the model: model.onnx and tickets.npz on disk, terms kept, the expected worker memory `train`
   prints, top-1 per question form on the scale's own time split;
 - the worker: cold start and peak RSS as `bench.serving` (d) and (f) measure them (a fresh
@@ -232,6 +232,7 @@ def _figures(result: dict[str, Any]) -> dict[str, float]:
 def report(scales: list[Scale], results: dict[str, dict[str, Any]]) -> None:
     tags = list(results)
     figures = {tag: _figures(results[tag]) for tag in tags}
+    at_target_scale = (scales[-1].tickets, scales[-1].teams) == (300_000, 100)  # the targets' scale
     targets = {
         "train min": TARGETS["train_minutes"],
         "train peak GB": TARGETS["train_peak_gb"],
@@ -255,11 +256,11 @@ def report(scales: list[Scale], results: dict[str, dict[str, Any]]) -> None:
                 *values,
                 *growth,
                 "" if target is None else target,
-                "" if target is None else verdict(values[-1], target),
+                "" if target is None or not at_target_scale else verdict(values[-1], target),
             )
         )
     print_table(
-        f"scale ({', '.join(str(s) for s in scales)}; targets at the largest)",
+        f"scale ({', '.join(str(s) for s in scales)}; targets are for 300k x 100)",
         ["measure", *tags, *growth_header, "target", "verdict"],
         rows,
     )

@@ -12,7 +12,7 @@
   recur often enough to enter the vocabulary, as new class names and config keys do in real Jira.
   `check_growth` measures the result against real subsamples; bench/README.md says how.
 - **Time**: copy k of a ticket is created k minutes after it, so the time split keeps its shape
-  and every copy lands on the same side of it as its ticket.
+  and a copy lands on its ticket's side of it unless the ticket is within minutes of the cut.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Perturbation:
     variants: int = 24
     """Spellings per rare word and copy to choose from, the word itself among them."""
     drop: float = 0.6
-    """The chance that a copy leaves out the second word of a rare pair of common words, so such
+    """The chance that a copy leaves out the first word of a rare pair of common words, so such
     pairs do not recur in every copy (the copy is ~10 % shorter than its ticket)."""
 
 

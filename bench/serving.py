@@ -360,11 +360,15 @@ class ProbeFailed(RuntimeError):
 
 
 def _last_error(log: str) -> str:
-    errors = [line for line in log.splitlines() if '"error"' in line and line.startswith("{")]
-    if not errors:
+    logged = []
+    for line in log.splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict) and "error" in record:
+                logged.append(record)
+    if not logged:
         return log.strip().splitlines()[-1] if log.strip() else "no answer and nothing logged"
-    logged = json.loads(errors[-1])
-    return f"{logged.get('event')}: {logged['error']}"
+    return f"{logged[-1].get('event')}: {logged[-1]['error']}"
 
 
 def _children_cpu_s() -> float:

@@ -95,9 +95,10 @@ def scaled_weights(coef: np.ndarray, idf: np.ndarray, platt_a: np.ndarray) -> np
 
 
 def holds_in_half(weights: np.ndarray) -> bool:
-    """Whether float16 stores these float32 weights exactly."""
+    """Whether float16 stores these float32 weights exactly (none beyond its range)."""
     with np.errstate(over="ignore"):
-        return bool(np.array_equal(weights.astype(np.float16).astype(np.float32), weights))
+        half = weights.astype(np.float16)
+    return bool(np.isfinite(half).all() and np.array_equal(half.astype(np.float32), weights))
 
 
 def _split_vocabulary(vocabulary: dict[str, int]) -> tuple[list[str], np.ndarray, list[int], list[int]]:

@@ -141,7 +141,10 @@ def round_weights_to_half(pipeline: Pipeline) -> None:
     classifier = pipeline.named_steps["classifier"]
     coef, _, platt_a, _ = linear_parts(classifier)
     idf = np.asarray(pipeline.named_steps["tfidf"].idf_, dtype=np.float64)
-    half = scaled_weights(coef, idf, platt_a).astype(np.float16).astype(np.float64)
+    with np.errstate(over="ignore"):
+        half = scaled_weights(coef, idf, platt_a).astype(np.float16).astype(np.float64)
+    if not np.isfinite(half).all():
+        return  # a weight beyond float16's range: the model keeps float32 weights
     slope = np.where(platt_a == 0, 1.0, -platt_a)  # a zero slope ignores the decision anyway
     classifier.calibrated_classifiers_[0].estimator.coef_ = (half / slope).T / idf
 

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from chalicelib.model.predictor import Predictor
 from chalicelib.text import normalize
-from export.compact_graph import UnsupportedPipeline, build_compact_model
+from export.compact_graph import UnsupportedPipeline, build_compact_model, holds_in_half
 from export.convert import to_onnx
 from export.dataset import load_dataset
 from export.parity import AWKWARD_INPUTS
@@ -170,6 +170,12 @@ def test_rounded_weights_ship_as_float16_and_agree_exactly(
     assert types["squared_idf"] == onnx.TensorProto.FLOAT  # the norm stays scikit-learn's
     assert "weights" not in types
     Compact(pipeline, tmp_path).assert_agrees(sample_texts)
+
+
+def test_weights_beyond_float16s_range_are_not_held() -> None:
+    assert holds_in_half(np.array([[0.5, -2.0], [0.0, 1024.0]], dtype=np.float32))
+    assert not holds_in_half(np.array([[0.5, 70000.0]], dtype=np.float32))  # float16 tops out at 65504
+    assert not holds_in_half(np.array([[0.1]], dtype=np.float32))  # rounds
 
 
 def test_weights_float16_cannot_hold_stay_float32(multiclass: Compact) -> None:

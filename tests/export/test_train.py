@@ -188,6 +188,7 @@ def test_a_size_budget_caps_the_vocabulary_and_the_capped_model_passes_parity(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from export.pipeline import terms_for_budget
+    from export.worker_memory import worker_memory
 
     out = tmp_path / "small"
     argv = ["train", str(SAMPLE_TICKETS), "--out", str(out), "--min-tickets-per-team", "5", "--quiet"]
@@ -199,7 +200,11 @@ def test_a_size_budget_caps_the_vocabulary_and_the_capped_model_passes_parity(
     assert manifest.extra["parity"]["passed"] is True
     assert manifest.size_bytes <= 100_000 * 1.2  # the budget, give or take the graph's fixed parts
     assert "worker memory: expected peak" in printed
-    assert manifest.extra["worker_memory"]["recommended_mb"] >= 512
+    expected = worker_memory(
+        manifest.size_bytes, manifest.extra["vocabulary_size"], (out / "tickets.npz").stat().st_size
+    )
+    assert manifest.extra["worker_memory"] == expected.as_dict()
+    assert f"expected peak ~{expected.expected_peak_mb:.0f} MB" in printed
     from chalicelib.model.ticket_index import TicketIndex
 
     index = TicketIndex.load(out / "tickets.npz")
