@@ -113,8 +113,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--max-model-mb",
         type=number_between(*MODEL_MB_RANGE),
         default=DEFAULT_MAX_MODEL_MB,
-        help="keep only as many of the most frequent terms as a model of this size holds with this many "
-        f"teams: the worker's memory and cold start grow with it (default {DEFAULT_MAX_MODEL_MB:g})",
+        help="keep only as many of the most frequent terms as a compact-graph model of this size holds "
+        "with this many teams: the worker's memory and cold start grow with it "
+        f"(default {DEFAULT_MAX_MODEL_MB:g})",
     )
     parser.add_argument(
         "--index-tickets",
