@@ -12,7 +12,6 @@ status page), worded like another team's tickets: how a bot goes wrong on a new 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,7 @@ from chalicelib.model.predictor import Predictor
 from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG
 from export.__main__ import main
 from export.sample import SAMPLE_TICKETS
-from tests.support.dynamodb import Table
 from tests.support.interactions import click_body, menu_choice
-from tests.support.live_bot import LiveBot, published_feedback_env
 from tests.support.serving import signed, slash_body
 from tests.support.slack_standin import SlackStandIn
 
@@ -51,28 +48,13 @@ PARAPHRASES = [
 """Asked of neither model before: the next one must have learned the topic, not the sentence."""
 
 
-@pytest.fixture
-def bot(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    s3_bucket: Any,
-    feedback_table: Table,
-    slack_standin: SlackStandIn,
-    sample_model_dir: Path,
-) -> Iterator[dict[str, Any]]:
-    """The bot in local mode serving the sample model, keeping questions with feedback."""
-    env = published_feedback_env(tmp_path, s3_bucket, feedback_table.name, sample_model_dir, slack_standin)
-    with LiveBot.start(monkeypatch, env, slack_standin) as live:
-        yield {"client": live.client, "slack": slack_standin, "table": feedback_table}
-
-
 class Person:
     """Someone in Slack: asks, clicks the answer's buttons, chooses in the menu; each request signed
     and sent to the routes, each reply read from the Slack stand-in."""
 
-    def __init__(self, bot: dict[str, Any]) -> None:
-        self.client = bot["client"]
-        self.slack: SlackStandIn = bot["slack"]
+    def __init__(self, feedback_bot: dict[str, Any]) -> None:
+        self.client = feedback_bot["client"]
+        self.slack: SlackStandIn = feedback_bot["slack"]
         self.sent = 0
 
     def _send(self, path: str, body: bytes) -> Any:
@@ -120,9 +102,9 @@ def top_team(model: Path, question: str) -> str:
 
 
 def test_corrections_through_slack_teach_the_next_model(
-    bot: dict[str, Any], sample_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    feedback_bot: dict[str, Any], sample_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    person = Person(bot)
+    person = Person(feedback_bot)
     for question, team in CORRECTED:
         answer = person.ask(question)
         assert top_team(sample_model_dir, question) != team, question  # the first model is wrong
@@ -134,7 +116,7 @@ def test_corrections_through_slack_teach_the_next_model(
         assert top_team(sample_model_dir, paraphrase) != team, paraphrase
 
     pulled = tmp_path / "feedback.csv"
-    assert main(["feedback", "pull", bot["table"].name, "--out", str(pulled)]) == 0
+    assert main(["feedback", "pull", feedback_bot["table"].name, "--out", str(pulled)]) == 0
     with pulled.open(newline="") as handle:
         stored = {row["question"]: row for row in csv.DictReader(handle)}
     assert {q: row["corrected_team"] for q, row in stored.items() if row["verdict"] == "corrected"} == {

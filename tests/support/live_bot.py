@@ -2,7 +2,8 @@
 by the worker's code on local dispatch with a real exported model, answers posted by slack_sdk's
 clients to the Slack stand-in, which counts them.
 
-`live_bot` is the per-test fixture; `LiveBot.start` builds one for a whole module (the corpus test).
+`live_bot` is the per-test fixture, `feedback_bot` the same with a published model and the feedback
+table; `LiveBot.start` builds one for a whole module (the corpus test).
 A "new container" forgets the API function's memory and the worker (its in-memory idempotency
 ledger and its model), as a cold Lambda container would.
 """
@@ -109,3 +110,19 @@ def live_bot(
         monkeypatch, live_env(tmp_path, sample_model_dir, slack_standin), slack_standin
     ) as bot:
         yield bot
+
+
+@pytest.fixture
+def feedback_bot(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    s3_bucket: tuple[Any, str],
+    feedback_table: Any,
+    slack_standin: SlackStandIn,
+    sample_model_dir: Path,
+) -> Iterator[dict[str, Any]]:
+    """The bot in local mode with the sample model published to moto and feedback (questions kept)
+    stored in the moto feedback table: the routes' client, the stand-in, the table, the settings."""
+    env = published_feedback_env(tmp_path, s3_bucket, feedback_table.name, sample_model_dir, slack_standin)
+    with LiveBot.start(monkeypatch, env, slack_standin) as live:
+        yield {"client": live.client, "slack": slack_standin, "table": feedback_table, "env": env}

@@ -11,7 +11,6 @@ queue), so no click is dropped silently."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from chalicelib.worker.handler import get_worker, run_job
 from chalicelib.worker.worker import NO_MODEL, DeliveryFailed
 from tests.support.dynamodb import Table, create_table
 from tests.support.interactions import click_body, menu_choice
-from tests.support.live_bot import LiveBot, published_feedback_env
 from tests.support.serving import apply_env, signed, slash_body
 from tests.support.slack_standin import SlackStandIn
 
@@ -40,32 +38,17 @@ OTHER_TEAMS = [
 ]  # not the suggested Data
 
 
-@pytest.fixture
-def bot(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    s3_bucket: Any,
-    feedback_table: Table,
-    slack_standin: SlackStandIn,
-    sample_model_dir: Path,
-) -> Iterator[dict[str, Any]]:
-    """The bot in local mode with the sample model published and the feedback table in place."""
-    env = published_feedback_env(tmp_path, s3_bucket, feedback_table.name, sample_model_dir, slack_standin)
-    with LiveBot.start(monkeypatch, env, slack_standin) as live:
-        yield {"client": live.client, "slack": slack_standin, "table": feedback_table, "env": env}
-
-
-def _send(bot: dict[str, Any], path: str, body: bytes) -> Any:
-    response = bot["client"].http.post(path, headers=signed(body, FORM), body=body)
+def _send(feedback_bot: dict[str, Any], path: str, body: bytes) -> Any:
+    response = feedback_bot["client"].http.post(path, headers=signed(body, FORM), body=body)
     api_runtime.get_runtime().dispatcher.join(timeout=30)  # type: ignore[attr-defined]  # LocalDispatcher
     return response
 
 
-def _ask(bot: dict[str, Any], name: str = "ask") -> dict[str, Any]:
+def _ask(feedback_bot: dict[str, Any], name: str = "ask") -> dict[str, Any]:
     """A slash command answered by the worker; returns the answer's body as Slack received it."""
-    slack: SlackStandIn = bot["slack"]
+    slack: SlackStandIn = feedback_bot["slack"]
     before = len(slack.accepted)
-    _send(bot, "/slack/commands", slash_body(QUESTION, response_url=slack.response_url(name)))
+    _send(feedback_bot, "/slack/commands", slash_body(QUESTION, response_url=slack.response_url(name)))
     return slack.wait_for(before + 1)[-1].body
 
 
@@ -85,15 +68,15 @@ def _latest(slack: SlackStandIn, count: int) -> Any:
 
 
 def test_wrong_team_is_stored_and_asks_which_team_was_right_then_the_choice_updates_it(
-    bot: dict[str, Any],
+    feedback_bot: dict[str, Any],
 ) -> None:
-    slack: SlackStandIn = bot["slack"]
-    answer = _ask(bot)
+    slack: SlackStandIn = feedback_bot["slack"]
+    answer = _ask(feedback_bot)
     assert "Data" in answer["text"]
 
     wrong = _button(answer, FEEDBACK_WRONG)
     _send(
-        bot,
+        feedback_bot,
         "/slack/interactions",
         click_body(FEEDBACK_WRONG, wrong["value"], response_url=slack.response_url("wrong")),
     )
@@ -106,14 +89,14 @@ def test_wrong_team_is_stored_and_asks_which_team_was_right_then_the_choice_upda
     select = section["accessory"]
     assert (select["type"], select["action_id"]) == ("static_select", FEEDBACK_CORRECT)
     assert [option["text"]["text"] for option in select["options"]] == OTHER_TEAMS
-    [stored] = bot["table"].items()
+    [stored] = feedback_bot["table"].items()
     assert (stored["verdict"], stored["suggested_team"], stored["user_id"]) == ("wrong", "DATA", "U0001")
     assert stored["question_id"] == "slash:trig.123" and stored["question"] == QUESTION
     assert stored["model_version"] and (stored["team_id"], stored["channel_id"]) == ("T0001", "C0001")
 
     platform = next(option for option in select["options"] if option["text"]["text"] == "Platform")
     _send(
-        bot,
+        feedback_bot,
         "/slack/interactions",
         menu_choice(platform["value"], section["block_id"], response_url=slack.response_url("menu")),
     )
@@ -122,7 +105,7 @@ def test_wrong_team_is_stored_and_asks_which_team_was_right_then_the_choice_upda
     assert thanks.path == "/response/menu"
     assert thanks.body["text"] == "Thanks — noted that Platform was the right team."
     assert thanks.body["replace_original"] is True  # the menu is replaced: a correction is made once
-    [corrected] = bot["table"].items()
+    [corrected] = feedback_bot["table"].items()
     assert (corrected["verdict"], corrected["corrected_team"], corrected["suggested_team"]) == (
         "corrected",
         "PLATFORM",
@@ -132,33 +115,33 @@ def test_wrong_team_is_stored_and_asks_which_team_was_right_then_the_choice_upda
     assert len(slack.received) == 3
 
 
-def test_i_dont_know_is_stored_as_a_correction_to_the_unknown_team(bot: dict[str, Any]) -> None:
-    slack: SlackStandIn = bot["slack"]
-    wrong = _button(_ask(bot), FEEDBACK_WRONG)
+def test_i_dont_know_is_stored_as_a_correction_to_the_unknown_team(feedback_bot: dict[str, Any]) -> None:
+    slack: SlackStandIn = feedback_bot["slack"]
+    wrong = _button(_ask(feedback_bot), FEEDBACK_WRONG)
     _send(
-        bot,
+        feedback_bot,
         "/slack/interactions",
         click_body(FEEDBACK_WRONG, wrong["value"], response_url=slack.response_url("w")),
     )
     [section] = [block for block in _latest(slack, 2).body["blocks"] if block.get("accessory")]
 
     _send(
-        bot,
+        feedback_bot,
         "/slack/interactions",
         menu_choice(UNKNOWN_TEAM, section["block_id"], response_url=slack.response_url("m")),
     )
 
     assert _latest(slack, 3).body["text"] == "Thanks — noted that Data was not the right team."
-    [record] = bot["table"].items()
+    [record] = feedback_bot["table"].items()
     assert (record["verdict"], record["corrected_team"]) == ("corrected", UNKNOWN_TEAM)
 
 
-def test_that_helped_stays_one_click_stored_and_thanked(bot: dict[str, Any], json_logs: Any) -> None:
-    slack: SlackStandIn = bot["slack"]
-    right = _button(_ask(bot), FEEDBACK_RIGHT)
+def test_that_helped_stays_one_click_stored_and_thanked(feedback_bot: dict[str, Any], json_logs: Any) -> None:
+    slack: SlackStandIn = feedback_bot["slack"]
+    right = _button(_ask(feedback_bot), FEEDBACK_RIGHT)
 
     _send(
-        bot,
+        feedback_bot,
         "/slack/interactions",
         click_body(FEEDBACK_RIGHT, right["value"], response_url=slack.response_url("r")),
     )
@@ -166,47 +149,47 @@ def test_that_helped_stays_one_click_stored_and_thanked(bot: dict[str, Any], jso
     thanks = _latest(slack, 2)
     assert thanks.body["text"] == "Thanks — noted that Data was the right team."
     assert thanks.body["replace_original"] is False
-    [record] = bot["table"].items()
+    [record] = feedback_bot["table"].items()
     assert record["verdict"] == "right" and "corrected_team" not in record
     [done] = [line for line in json_logs.events("job_done") if line["kind"] == "feedback"]
     assert done["stored"] == "stored" and done["store_ms"] >= 0
 
 
-def test_a_redelivered_click_is_stored_once(bot: dict[str, Any]) -> None:
-    slack: SlackStandIn = bot["slack"]
-    right = _button(_ask(bot), FEEDBACK_RIGHT)
+def test_a_redelivered_click_is_stored_once(feedback_bot: dict[str, Any]) -> None:
+    slack: SlackStandIn = feedback_bot["slack"]
+    right = _button(_ask(feedback_bot), FEEDBACK_RIGHT)
     body = click_body(FEEDBACK_RIGHT, right["value"], response_url=slack.response_url("r"))
 
-    _send(bot, "/slack/interactions", body)
-    _send(bot, "/slack/interactions", body)
+    _send(feedback_bot, "/slack/interactions", body)
+    _send(feedback_bot, "/slack/interactions", body)
 
     assert len(slack.wait_for(2)) == 2  # the answer and one "thanks"
-    assert len(bot["table"].items()) == 1
+    assert len(feedback_bot["table"].items()) == 1
 
 
 def test_without_question_storage_the_question_never_reaches_the_table(
-    bot: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    feedback_bot: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slack: SlackStandIn = bot["slack"]
-    apply_env(monkeypatch, {**bot["env"], "STORE_FEEDBACK_QUESTIONS": "false"})
-    wrong = _button(_ask(bot), FEEDBACK_WRONG)
+    slack: SlackStandIn = feedback_bot["slack"]
+    apply_env(monkeypatch, {**feedback_bot["env"], "STORE_FEEDBACK_QUESTIONS": "false"})
+    wrong = _button(_ask(feedback_bot), FEEDBACK_WRONG)
 
     _send(
-        bot,
+        feedback_bot,
         "/slack/interactions",
         click_body(FEEDBACK_WRONG, wrong["value"], response_url=slack.response_url("w")),
     )
 
-    [record] = bot["table"].items()
+    [record] = feedback_bot["table"].items()
     assert record["verdict"] == "wrong" and "question" not in record
 
 
 def test_a_store_that_is_down_fails_the_job_for_lambda_to_retry_and_loses_nothing(
-    bot: dict[str, Any], json_logs: Any
+    feedback_bot: dict[str, Any], json_logs: Any
 ) -> None:
-    slack: SlackStandIn = bot["slack"]
-    table: Table = bot["table"]
-    right = _button(_ask(bot), FEEDBACK_RIGHT)
+    slack: SlackStandIn = feedback_bot["slack"]
+    table: Table = feedback_bot["table"]
+    right = _button(_ask(feedback_bot), FEEDBACK_RIGHT)
     payload = Job.for_feedback(
         verdict="right",
         question_id=json.loads(right["value"])["q"],
@@ -232,32 +215,34 @@ def test_a_store_that_is_down_fails_the_job_for_lambda_to_retry_and_loses_nothin
 
 
 def test_without_a_model_a_wrong_click_is_stored_and_thanked_without_a_menu(
-    bot: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, json_logs: Any
+    feedback_bot: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, json_logs: Any
 ) -> None:
-    slack: SlackStandIn = bot["slack"]
-    apply_env(monkeypatch, {**bot["env"], "MODEL_URI": str(tmp_path / "nothing-published")})
+    slack: SlackStandIn = feedback_bot["slack"]
+    apply_env(monkeypatch, {**feedback_bot["env"], "MODEL_URI": str(tmp_path / "nothing-published")})
 
-    _send(bot, "/slack/interactions", click_body(FEEDBACK_WRONG, response_url=slack.response_url("w")))
+    _send(
+        feedback_bot, "/slack/interactions", click_body(FEEDBACK_WRONG, response_url=slack.response_url("w"))
+    )
 
     [post] = slack.wait_for(1)
     assert post.body["text"] == (
         "Thanks — noted that Payments was not the right team; the people who run whoknows will see it."
     )
-    assert [record["verdict"] for record in bot["table"].items()] == ["wrong"]
+    assert [record["verdict"] for record in feedback_bot["table"].items()] == ["wrong"]
     assert json_logs.events("feedback_without_model")[0]["level"] == "WARNING"
     assert json_logs.events("model_unavailable") == []
 
 
 def test_without_a_feedback_table_clicks_are_kept_in_the_containers_memory(
-    bot: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    feedback_bot: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slack: SlackStandIn = bot["slack"]
-    env = {name: value for name, value in bot["env"].items() if name != "FEEDBACK_TABLE"}
+    slack: SlackStandIn = feedback_bot["slack"]
+    env = {name: value for name, value in feedback_bot["env"].items() if name != "FEEDBACK_TABLE"}
     apply_env(monkeypatch, env)
-    right = _button(_ask(bot), FEEDBACK_RIGHT)
+    right = _button(_ask(feedback_bot), FEEDBACK_RIGHT)
 
     _send(
-        bot,
+        feedback_bot,
         "/slack/interactions",
         click_body(FEEDBACK_RIGHT, right["value"], response_url=slack.response_url("r")),
     )
@@ -265,16 +250,20 @@ def test_without_a_feedback_table_clicks_are_kept_in_the_containers_memory(
     assert _latest(slack, 2).body["text"] == "Thanks — noted that Data was the right team."
     [record] = get_worker().feedback.records()  # type: ignore[attr-defined]  # InMemoryFeedbackStore
     assert (record.verdict, record.suggested_team, record.question) == ("right", "DATA", QUESTION)
-    assert bot["table"].items() == []
+    assert feedback_bot["table"].items() == []
 
 
 # --- /whoknows teams -----------------------------------------------------------------------------
 
 
-def test_whoknows_teams_lists_the_models_teams_with_channel_and_description(bot: dict[str, Any]) -> None:
-    slack: SlackStandIn = bot["slack"]
+def test_whoknows_teams_lists_the_models_teams_with_channel_and_description(
+    feedback_bot: dict[str, Any],
+) -> None:
+    slack: SlackStandIn = feedback_bot["slack"]
 
-    ack = _send(bot, "/slack/commands", slash_body("Teams", response_url=slack.response_url("teams")))
+    ack = _send(
+        feedback_bot, "/slack/commands", slash_body("Teams", response_url=slack.response_url("teams"))
+    )
 
     assert json.loads(ack.body)["text"] == "Looking up the teams I know…"
     [post] = slack.wait_for(1)
@@ -296,12 +285,12 @@ def test_whoknows_teams_lists_the_models_teams_with_channel_and_description(bot:
 
 
 def test_whoknows_teams_without_a_model_says_so(
-    bot: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    feedback_bot: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    slack: SlackStandIn = bot["slack"]
-    apply_env(monkeypatch, {**bot["env"], "MODEL_URI": str(tmp_path / "nothing-published")})
+    slack: SlackStandIn = feedback_bot["slack"]
+    apply_env(monkeypatch, {**feedback_bot["env"], "MODEL_URI": str(tmp_path / "nothing-published")})
 
-    _send(bot, "/slack/commands", slash_body("teams", response_url=slack.response_url("teams")))
+    _send(feedback_bot, "/slack/commands", slash_body("teams", response_url=slack.response_url("teams")))
 
     [post] = slack.wait_for(1)
     assert NO_MODEL in post.body["text"]
