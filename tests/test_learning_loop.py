@@ -24,7 +24,7 @@ from chalicelib.model.predictor import Predictor
 from chalicelib.slack.render import FEEDBACK_RIGHT, FEEDBACK_WRONG
 from export.__main__ import main
 from export.sample import SAMPLE_TICKETS
-from tests.support.interactions import click_body, menu_choice
+from tests.support.interactions import answer_button, click_body, menu_choice
 from tests.support.serving import signed, slash_body
 from tests.support.slack_standin import SlackStandIn
 
@@ -71,15 +71,11 @@ class Person:
         )
 
     def click(self, answer: dict[str, Any], action_id: str) -> dict[str, Any]:
-        [button] = [
-            element
-            for block in answer["blocks"]
-            if block["type"] == "actions"
-            for element in block["elements"]
-            if element["action_id"] == action_id
-        ]
         body = click_body(
-            action_id, button["value"], trigger_id=f"click.{self.sent}", response_url=self._url()
+            action_id,
+            answer_button(answer, action_id)["value"],
+            trigger_id=f"click.{self.sent}",
+            response_url=self._url(),
         )
         return self._send("/slack/interactions", body)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import socket
@@ -13,23 +12,8 @@ import pytest
 
 from chalicelib.model.manifest import MANIFEST_NAME, parse_manifest
 from export.errors import UserError
-from export.publish import publish, register
-from tests.support.s3 import write_model
-
-
-def cli(argv: list[str]) -> argparse.Namespace:
-    """Parses like `python -m export` would, without importing the other commands."""
-    parser = argparse.ArgumentParser(prog="python -m export")
-    register(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
-
-
-def record_puts(client: Any) -> list[str]:
-    keys: list[str] = []
-    client.meta.events.register(
-        "before-parameter-build.s3.PutObject", lambda params, **_: keys.append(params["Key"])
-    )
-    return keys
+from export.publish import publish
+from tests.support.s3 import publish_cli, record_puts, write_model
 
 
 def objects(client: Any, bucket: str) -> dict[str, bytes]:
@@ -113,7 +97,7 @@ def test_dry_run_checks_but_uploads_nothing(
 ) -> None:
     client, bucket = s3_bucket
     write_model(tmp_path / "out", "v1")
-    args = cli(["publish", str(tmp_path / "out"), f"s3://{bucket}/m", "--dry-run"])
+    args = publish_cli(["publish", str(tmp_path / "out"), f"s3://{bucket}/m", "--dry-run"])
 
     assert args.func(args) == 0
 
@@ -126,7 +110,7 @@ def test_run_prints_where_it_went(
 ) -> None:
     _, bucket = s3_bucket
     write_model(tmp_path / "out", "v1")
-    args = cli(["publish", str(tmp_path / "out"), f"s3://{bucket}/m", "--endpoint-url", s3_server])
+    args = publish_cli(["publish", str(tmp_path / "out"), f"s3://{bucket}/m", "--endpoint-url", s3_server])
 
     assert args.func(args) == 0
 
@@ -137,7 +121,7 @@ def test_run_prints_where_it_went(
 
 def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        cli(["publish", "--help"])
+        publish_cli(["publish", "--help"])
     assert "python -m export publish out/model s3://" in capsys.readouterr().out
 
 
@@ -210,7 +194,7 @@ def test_bad_input_is_one_line_user_error(
             for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
                 monkeypatch.delenv(name)
             monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    args = cli(["publish", str(folder), dest, "--endpoint-url", endpoint])
+    args = publish_cli(["publish", str(folder), dest, "--endpoint-url", endpoint])
 
     with pytest.raises(UserError, match=message) as raised:
         args.func(args)

@@ -4,7 +4,6 @@ its hash, and named with its sha256 in the version's manifest and the pointer.""
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -14,24 +13,10 @@ import pytest
 
 from chalicelib.model.manifest import MANIFEST_NAME, parse_manifest
 from export.errors import UserError
-from export.publish import publish, publish_teams, register
-from tests.support.s3 import write_model
+from export.publish import publish, publish_teams
+from tests.support.s3 import publish_cli, record_puts, write_model
 
 TEAMS = {"teams": {"platform": {"display_name": "Platform", "channel": "#platform-help"}, "search": {}}}
-
-
-def cli(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m export")
-    register(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
-
-
-def record_puts(client: Any) -> list[str]:
-    keys: list[str] = []
-    client.meta.events.register(
-        "before-parameter-build.s3.PutObject", lambda params, **_: keys.append(params["Key"])
-    )
-    return keys
 
 
 def read(client: Any, bucket: str, key: str) -> bytes:
@@ -188,7 +173,7 @@ def test_the_cli_publishes_teams_only(
 ) -> None:
     client, bucket = s3_bucket
     publish(write_model(tmp_path / "out", "v1"), f"s3://{bucket}/m", client)
-    args = cli(
+    args = publish_cli(
         [
             "publish",
             f"s3://{bucket}/m",
@@ -224,7 +209,7 @@ def test_the_cli_says_in_one_line_what_is_missing(
     monkeypatch.chdir(tmp_path)
     write_model(tmp_path / "out", "v1")
     write_teams(tmp_path / "t.json")
-    args = cli(["publish", *argv])
+    args = publish_cli(["publish", *argv])
 
     with pytest.raises(UserError, match=message):
         args.func(args)

@@ -88,3 +88,15 @@ def menu_choice(value: str | None, block_id: str, **overrides: Any) -> bytes:
         payload["state"]["values"][block_id][FEEDBACK_CORRECT]["selected_option"] = action["selected_option"]
     payload.update(overrides)
     return interaction_body(payload)
+
+
+def answer_button(answer: dict[str, Any], action_id: str) -> dict[str, Any]:
+    """The one button with `action_id` in a posted answer's actions blocks (as Slack received it)."""
+    [button] = [
+        element
+        for block in answer["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == action_id
+    ]
+    return button

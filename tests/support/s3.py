@@ -7,6 +7,7 @@ endpoint at the server, with dummy credentials. `write_model` makes a training o
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import uuid
 from pathlib import Path
@@ -53,3 +54,21 @@ def write_model(folder: Path, version: str, payload: bytes | None = None) -> Pat
     )
     (folder / MANIFEST_NAME).write_text(manifest.to_json())
     return folder
+
+
+def publish_cli(argv: list[str]) -> argparse.Namespace:
+    """Parses like `python -m export` would, without importing the other commands."""
+    from export.publish import register
+
+    parser = argparse.ArgumentParser(prog="python -m export")
+    register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+def record_puts(client: Any) -> list[str]:
+    """The keys of every PutObject `client` makes from now on, in order."""
+    keys: list[str] = []
+    client.meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: keys.append(params["Key"])
+    )
+    return keys

@@ -22,7 +22,7 @@ from chalicelib.slack.render import FEEDBACK_CORRECT, FEEDBACK_RIGHT, FEEDBACK_W
 from chalicelib.worker.handler import get_worker, run_job
 from chalicelib.worker.worker import NO_MODEL, DeliveryFailed
 from tests.support.dynamodb import Table, create_table
-from tests.support.interactions import click_body, menu_choice
+from tests.support.interactions import answer_button, click_body, menu_choice
 from tests.support.serving import apply_env, signed, slash_body
 from tests.support.slack_standin import SlackStandIn
 
@@ -52,17 +52,6 @@ def _ask(feedback_bot: dict[str, Any], name: str = "ask") -> dict[str, Any]:
     return slack.wait_for(before + 1)[-1].body
 
 
-def _button(answer: dict[str, Any], action_id: str) -> dict[str, Any]:
-    [button] = [
-        element
-        for block in answer["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["action_id"] == action_id
-    ]
-    return button
-
-
 def _latest(slack: SlackStandIn, count: int) -> Any:
     return slack.wait_for(count)[-1]
 
@@ -74,7 +63,7 @@ def test_wrong_team_is_stored_and_asks_which_team_was_right_then_the_choice_upda
     answer = _ask(feedback_bot)
     assert "Data" in answer["text"]
 
-    wrong = _button(answer, FEEDBACK_WRONG)
+    wrong = answer_button(answer, FEEDBACK_WRONG)
     _send(
         feedback_bot,
         "/slack/interactions",
@@ -117,7 +106,7 @@ def test_wrong_team_is_stored_and_asks_which_team_was_right_then_the_choice_upda
 
 def test_i_dont_know_is_stored_as_a_correction_to_the_unknown_team(feedback_bot: dict[str, Any]) -> None:
     slack: SlackStandIn = feedback_bot["slack"]
-    wrong = _button(_ask(feedback_bot), FEEDBACK_WRONG)
+    wrong = answer_button(_ask(feedback_bot), FEEDBACK_WRONG)
     _send(
         feedback_bot,
         "/slack/interactions",
@@ -138,7 +127,7 @@ def test_i_dont_know_is_stored_as_a_correction_to_the_unknown_team(feedback_bot:
 
 def test_that_helped_stays_one_click_stored_and_thanked(feedback_bot: dict[str, Any], json_logs: Any) -> None:
     slack: SlackStandIn = feedback_bot["slack"]
-    right = _button(_ask(feedback_bot), FEEDBACK_RIGHT)
+    right = answer_button(_ask(feedback_bot), FEEDBACK_RIGHT)
 
     _send(
         feedback_bot,
@@ -157,7 +146,7 @@ def test_that_helped_stays_one_click_stored_and_thanked(feedback_bot: dict[str, 
 
 def test_a_redelivered_click_is_stored_once(feedback_bot: dict[str, Any]) -> None:
     slack: SlackStandIn = feedback_bot["slack"]
-    right = _button(_ask(feedback_bot), FEEDBACK_RIGHT)
+    right = answer_button(_ask(feedback_bot), FEEDBACK_RIGHT)
     body = click_body(FEEDBACK_RIGHT, right["value"], response_url=slack.response_url("r"))
 
     _send(feedback_bot, "/slack/interactions", body)
@@ -172,7 +161,7 @@ def test_without_question_storage_the_question_never_reaches_the_table(
 ) -> None:
     slack: SlackStandIn = feedback_bot["slack"]
     apply_env(monkeypatch, {**feedback_bot["env"], "STORE_FEEDBACK_QUESTIONS": "false"})
-    wrong = _button(_ask(feedback_bot), FEEDBACK_WRONG)
+    wrong = answer_button(_ask(feedback_bot), FEEDBACK_WRONG)
 
     _send(
         feedback_bot,
@@ -189,7 +178,7 @@ def test_a_store_that_is_down_fails_the_job_for_lambda_to_retry_and_loses_nothin
 ) -> None:
     slack: SlackStandIn = feedback_bot["slack"]
     table: Table = feedback_bot["table"]
-    right = _button(_ask(feedback_bot), FEEDBACK_RIGHT)
+    right = answer_button(_ask(feedback_bot), FEEDBACK_RIGHT)
     payload = Job.for_feedback(
         verdict="right",
         question_id=json.loads(right["value"])["q"],
@@ -239,7 +228,7 @@ def test_without_a_feedback_table_clicks_are_kept_in_the_containers_memory(
     slack: SlackStandIn = feedback_bot["slack"]
     env = {name: value for name, value in feedback_bot["env"].items() if name != "FEEDBACK_TABLE"}
     apply_env(monkeypatch, env)
-    right = _button(_ask(feedback_bot), FEEDBACK_RIGHT)
+    right = answer_button(_ask(feedback_bot), FEEDBACK_RIGHT)
 
     _send(
         feedback_bot,
