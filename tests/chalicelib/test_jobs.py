@@ -9,16 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.jobs import UNKNOWN_TEAM, InvalidJob, Job
-
-
-def _slash(trigger_id: str | None = "t.1") -> Job:
-    return Job.for_slash_command(
-        question="who owns refunds?",
-        user_id="U1",
-        response_url="https://hooks.slack.com/commands/T/1/secret",
-        trigger_id=trigger_id,
-        request_id="req-1",
-    )
+from tests.support.serving import slash_job
 
 
 def _feedback(trigger_id: str | None = "1234.5678.abcdef", action_ts: str | None = "1700.2") -> Job:
@@ -61,7 +52,7 @@ def _teams(trigger_id: str | None = "t.2") -> Job:
 
 
 def test_job_round_trips_through_json() -> None:
-    job = _slash()
+    job = slash_job()
     message = Job.for_message(
         question="who?", user_id="U1", channel="D1", ts="1.2", thread_ts="1.2", team_id="T1"
     )
@@ -98,9 +89,9 @@ def test_a_correction_carries_the_picked_team_and_the_answer_it_corrects() -> No
 
 
 def test_job_ids_are_derived_from_the_slack_request() -> None:
-    assert _slash().job_id == "slash:t.1"
-    assert _slash(None).job_id == _slash(None).job_id
-    assert "secret" not in _slash(None).job_id
+    assert slash_job().job_id == "slash:t.1"
+    assert slash_job(None).job_id == slash_job(None).job_id
+    assert "secret" not in slash_job(None).job_id
     first = Job.for_message(question="a", user_id="U1", channel="D1", ts="1.2", thread_ts="1.2", team_id="T1")
     again = Job.for_message(question="a", user_id="U1", channel="D1", ts="1.2", thread_ts="0.9", team_id="T1")
     assert first.job_id == again.job_id == "message:T1:D1:1.2"
@@ -168,5 +159,5 @@ def test_invalid_payloads_are_refused(payload: Any) -> None:
 
 
 def test_printing_a_job_never_shows_its_response_url() -> None:
-    job = _slash()
+    job = slash_job()
     assert job.response_url is not None and job.response_url not in repr(job)

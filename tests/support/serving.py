@@ -86,6 +86,17 @@ def slash_body(text: str, **fields: str) -> bytes:
     return urlencode(form).encode()
 
 
+def slash_job(trigger_id: str | None = "t.1") -> Job:
+    """The job a slash command question becomes, with a secret-bearing response_url."""
+    return Job.for_slash_command(
+        question="who owns refunds?",
+        user_id="U1",
+        response_url="https://hooks.slack.com/commands/T/1/secret",
+        trigger_id=trigger_id,
+        request_id="req-1",
+    )
+
+
 def event_body(event: dict[str, Any], event_id: str = "Ev001", **envelope: Any) -> bytes:
     return json.dumps(
         {

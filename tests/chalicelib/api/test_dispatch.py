@@ -18,16 +18,7 @@ from chalicelib.jobs import Job
 from scripts.local_server import free_port
 from tests.support.aws import apply_fake_aws_env
 from tests.support.lambda_standin import TEST_WORKER, LambdaStandIn, RecordingLambdaStandIn
-
-
-def _slash(trigger_id: str | None = "t.1") -> Job:
-    return Job.for_slash_command(
-        question="who owns refunds?",
-        user_id="U1",
-        response_url="https://hooks.slack.com/commands/T/1/secret",
-        trigger_id=trigger_id,
-        request_id="req-1",
-    )
+from tests.support.serving import slash_job
 
 
 class _LambdaClient:
@@ -47,18 +38,18 @@ class _LambdaClient:
 def test_lambda_dispatcher_invokes_asynchronously() -> None:
     client = _LambdaClient()
 
-    LambdaDispatcher("whoknows-dev-worker", client).dispatch(_slash())
+    LambdaDispatcher("whoknows-dev-worker", client).dispatch(slash_job())
 
     [call] = client.calls
     assert call["FunctionName"] == "whoknows-dev-worker"
     assert call["InvocationType"] == "Event"
-    assert json.loads(call["Payload"]) == _slash().to_dict()
+    assert json.loads(call["Payload"]) == slash_job().to_dict()
 
 
 @pytest.mark.parametrize("client", [_LambdaClient(status=500), _LambdaClient(error=ConnectionError("down"))])
 def test_lambda_dispatch_failures_are_one_line_without_the_payload(client: _LambdaClient) -> None:
     with pytest.raises(DispatchFailed) as caught:
-        LambdaDispatcher("fn", client).dispatch(_slash())
+        LambdaDispatcher("fn", client).dispatch(slash_job())
 
     assert "secret" not in str(caught.value)
 
@@ -68,7 +59,7 @@ def test_an_error_code_without_a_botocore_class_is_named_in_the_message() -> Non
     error.response = {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}
 
     with pytest.raises(DispatchFailed) as caught:
-        LambdaDispatcher("fn", _LambdaClient(error=error)).dispatch(_slash())
+        LambdaDispatcher("fn", _LambdaClient(error=error)).dispatch(slash_job())
 
     assert str(caught.value) == "invoking fn failed: Exception TooManyRequestsException"
 
@@ -81,11 +72,11 @@ def test_local_dispatcher_returns_before_the_job_finishes() -> None:
         seen.append(payload)
 
     dispatcher = LocalDispatcher(handler)
-    dispatcher.dispatch(_slash())
+    dispatcher.dispatch(slash_job())
     assert seen == []
     release.set()
     dispatcher.join()
-    assert seen == [_slash().to_dict()]
+    assert seen == [slash_job().to_dict()]
 
 
 def test_local_dispatcher_runs_every_job_when_there_are_more_jobs_than_threads() -> None:
@@ -119,8 +110,8 @@ def test_local_dispatcher_survives_a_failing_job() -> None:
         seen.append(payload["job_id"])
 
     dispatcher = LocalDispatcher(handler, workers=1)
-    dispatcher.dispatch(_slash())
-    dispatcher.dispatch(_slash("t.2"))  # the same (only) thread runs the next job
+    dispatcher.dispatch(slash_job())
+    dispatcher.dispatch(slash_job("t.2"))  # the same (only) thread runs the next job
     dispatcher.join()
     assert seen == ["slash:t.2"]
 
@@ -131,12 +122,12 @@ def test_local_dispatcher_survives_a_failing_job() -> None:
 def test_lambda_dispatcher_hands_the_job_over_http_and_the_worker_runs_it(
     recording_lambda: RecordingLambdaStandIn,
 ) -> None:
-    LambdaDispatcher(TEST_WORKER).dispatch(_slash())
+    LambdaDispatcher(TEST_WORKER).dispatch(slash_job())
 
     [finished] = recording_lambda.wait_idle()
     assert finished.error is None and finished.attempts == 1
     [(event, context)] = recording_lambda.calls
-    assert event == _slash().to_dict()
+    assert event == slash_job().to_dict()
     assert context.function_name == TEST_WORKER and context.aws_request_id
     assert recording_lambda.stats()["accepted"] == 1
 
@@ -152,14 +143,14 @@ def test_the_function_name_comes_from_configuration(
     }
     runtime = Runtime.from_settings(parse_settings(env))
     assert isinstance(runtime.dispatcher, LambdaDispatcher)
-    runtime.dispatcher.dispatch(_slash())
+    runtime.dispatcher.dispatch(slash_job())
     assert len(recording_lambda.wait_idle()) == 1
 
     other = Runtime.from_settings(parse_settings({**env, "WORKER_FUNCTION_NAME": "whoknows-prod-worker"}))
     with pytest.raises(
         DispatchFailed, match="invoking whoknows-prod-worker failed: ResourceNotFoundException"
     ):
-        other.dispatcher.dispatch(_slash())
+        other.dispatcher.dispatch(slash_job())
 
 
 def test_lambda_stand_in_down_is_a_one_line_dispatch_failure(
@@ -170,7 +161,7 @@ def test_lambda_stand_in_down_is_a_one_line_dispatch_failure(
 
     started = time.monotonic()
     with pytest.raises(DispatchFailed) as caught:
-        LambdaDispatcher(TEST_WORKER).dispatch(_slash())
+        LambdaDispatcher(TEST_WORKER).dispatch(slash_job())
 
     message = str(caught.value)
     assert message == f"invoking {TEST_WORKER} failed: EndpointConnectionError"
