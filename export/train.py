@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(result: TrainResult) -> str:
     """What the operator reads after a run: where the model went, how good it is, what it needs."""
-    from export.worker_memory import worker_memory
+    from export.worker_memory import WorkerMemory
 
     metrics, extra = result.metrics, result.manifest.extra
     parity, threshold = extra["parity"], extra["confidence_threshold"]
@@ -214,10 +214,7 @@ def summary(result: TrainResult) -> str:
         f"  model {result.manifest.size_bytes / 1e6:.1f} MB ({extra['vocabulary_size']:,} terms)"
         + (f", ticket index {index.size_bytes / 1e6:.1f} MB" if index is not None else "")
     )
-    memory = worker_memory(
-        result.manifest.size_bytes, extra["vocabulary_size"], index.size_bytes if index is not None else 0
-    )
-    lines.append(f"  {memory}")
+    lines.append(f"  {WorkerMemory(**extra['worker_memory'])}")  # as the manifest records it
     lines += [f"  warning: {warning}" for warning in metrics["warnings"]]
     if metrics.get("feedback", {}).get("questions"):
         asked = metrics["feedback"]
@@ -401,6 +398,7 @@ def train(
             write_ticket_index(build_ticket_index(vectorizer, labels, data, indexed), index_path)
             index_ref = FileRef(INDEX_NAME, file_sha256(index_path), index_path.stat().st_size)
             lap("ticket_index")
+        terms = len(shipped.pipeline.named_steps["tfidf"].vocabulary_)
         manifest = Manifest(
             version=version,
             model_path=MODEL_NAME,
@@ -429,10 +427,10 @@ def train(
                 | ({"feedback": learned.as_dict()} if learned.source else {}),
                 "params": shipped.params.as_dict(),
                 "graph": graph,
-                "vocabulary_size": len(shipped.pipeline.named_steps["tfidf"].vocabulary_),
+                "vocabulary_size": terms,
                 "worker_memory": worker_memory(
                     len(payload),
-                    len(shipped.pipeline.named_steps["tfidf"].vocabulary_),
+                    terms,
                     index_ref.size_bytes if index_ref else 0,
                 ).as_dict(),
                 "confidence_threshold": threshold.as_dict(),
