@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -119,17 +120,17 @@ def train(tickets: Path, out: Path) -> dict[str, Any]:
     """`python -m export train` on `tickets`: wall time, peak memory, what it printed and wrote."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        [PYTHON, "-m", "export", "train", str(tickets), "--out", str(out), "--quiet"],
+        [PYTHON, "-m", "export", "train", str(tickets), "--out", str(out)],
         cwd=REPO,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.PIPE,
         text=True,
     )
     with TreeMemory(process.pid) as memory:
-        printed, _ = process.communicate()
+        printed, bars = process.communicate()
     seconds = time.perf_counter() - start
     if process.returncode != 0:
-        raise RuntimeError(f"train failed on {tickets.name}:\n{printed[-3000:]}")
+        raise RuntimeError(f"train failed on {tickets.name}:\n{(printed + bars)[-3000:]}")
     manifest = json.loads((out / "manifest.json").read_text())
     evaluation = json.loads((out / "evaluation.json").read_text())
     index = manifest.get("ticket_index") or {}
@@ -146,7 +147,39 @@ def train(tickets: Path, out: Path) -> dict[str, Any]:
         "worker_memory": manifest.get("worker_memory", {}),
         "top1": {name: form["top1"] for name, form in evaluation["forms"].items()},
         "top1_ticket": evaluation["top1_accuracy"],
+        "eta": eta_truth(bars),
     }
+
+
+_FITTING_BAR = re.compile(r"^fitting[^:]*:\s*(\d+)%.*\[(\d+(?::\d+){1,2})<(\d+(?::\d+){1,2}|\?)")
+CHECKPOINTS = (0.1, 0.25, 0.5, 0.75)
+
+
+def _seconds(clock: str) -> float:
+    seconds = 0.0
+    for part in clock.split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def eta_truth(bars: str) -> dict[str, Any]:
+    """How well the fitting bar's remaining time foretold its end, read from what tqdm printed (as
+    an operator sees it): at 10/25/50/75 % of the bar, elapsed + remaining against the actual end."""
+    updates = []
+    for line in re.split(r"[\r\n]+", bars):
+        match = _FITTING_BAR.match(line.strip())
+        if match and match[3] != "?":
+            updates.append((int(match[1]) / 100, _seconds(match[2]), _seconds(match[3])))
+    if not updates:
+        return {}
+    end = updates[-1][1]
+    predicted = {}
+    for checkpoint in CHECKPOINTS:
+        reached = [(elapsed, remaining) for done, elapsed, remaining in updates if done >= checkpoint]
+        if reached and end > 0:
+            elapsed, remaining = reached[0]
+            predicted[f"{checkpoint:.0%}"] = round((elapsed + remaining) / end - 1, 3)
+    return {"bar_seconds": end, "error_at": predicted}
 
 
 def per_doubling(smaller: float, larger: float, tickets_ratio: float) -> float:
@@ -226,6 +259,11 @@ def _figures(result: dict[str, Any]) -> dict[str, float]:
         "top-1 ticket": result["top1_ticket"],
         "top-1 summary": result["top1"]["summary as written"],
         'top-1 "who knows …?"': result["top1"]['lower case "who knows about …?"'],
+        **{
+            f"fitting bar's end foretold at {at} (error %)": 100 * error
+            for at, error in result.get("eta", {}).get("error_at", {}).items()
+            if at in ("25%", "50%")
+        },
     }
 
 

@@ -33,18 +33,29 @@ class ConversionError(Exception):
 
 
 def _skl2onnx_graph(pipeline: Pipeline) -> onnx.ModelProto:
-    from skl2onnx import convert_sklearn
+    from skl2onnx import convert_sklearn, update_registered_converter
     from skl2onnx.common.data_types import StringTensorType
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+    from skl2onnx.operator_converters.linear_classifier import convert_sklearn_linear_classifier
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.svm import LinearSVC
 
+    from export.team_svm import TeamLinearSVC
+
+    # A TeamLinearSVC is a LinearSVC: converted as one, under LinearSVC's alias and options.
+    update_registered_converter(
+        TeamLinearSVC,
+        "SklearnLinearSVC",
+        calculate_linear_classifier_output_shapes,
+        convert_sklearn_linear_classifier,
+        options={"nocl": [True, False], "output_class_labels": [False, True], "raw_scores": [True, False]},
+    )
     return convert_sklearn(
         pipeline,
         initial_types=[(INPUT_NAME, StringTensorType([None, 1]))],
         options={
             TfidfVectorizer: {"tokenexp": None, "separators": [" "]},
-            LinearSVC: {},  # skl2onnx 1.20 raises NameError inside a Pipeline without an entry
+            TeamLinearSVC: {},  # skl2onnx 1.20 raises NameError inside a Pipeline without an entry
             CalibratedClassifierCV: {"zipmap": False},
         },
     )

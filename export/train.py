@@ -238,6 +238,30 @@ def _calibration_folds(labels: list[str], wanted: int) -> int:
     return max(2, min(wanted, smallest))
 
 
+def count_terms(data: Any, asked: Any, progress: bool) -> Any:
+    """Every row any of the fits reads (each ticket's rows, every feedback question), counted once."""
+    from export.feedback_rows import add_rows
+    from export.pipeline import ModelParams, TermCounts, training_rows
+
+    rows = training_rows(data.texts, data.summaries, data.lower_summaries, data.teams, ModelParams())
+    add_rows(rows, asked, 1.0)
+    return TermCounts(rows.texts, progress)
+
+
+def planned_rows(data: Any, indices: list[int]) -> int:
+    """The rows the team problems of a fit on these tickets add up to (`fitted_rows`)."""
+    from export.pipeline import ModelParams, fitted_rows, team_row_counts
+
+    counts = team_row_counts(
+        [data.summaries[i] for i in indices],
+        [data.lower_summaries[i] for i in indices],
+        [data.teams[i] for i in indices],
+    )
+    params = ModelParams()
+    folds = max(2, min(params.calibration_folds, min(counts.values())))
+    return fitted_rows(replace(params, calibration_folds=folds), counts)
+
+
 def train(
     tickets: Path,
     out_dir: Path,
@@ -303,22 +327,29 @@ def train(
     if learned.source:
         print(learned.summary())
     lap("load")
-    # The fits are nearly all of a large run's time, and each costs about its ticket count: a bar
-    # over tickets fitted, not over steps, gives an honest remaining time from the first fit on.
-    planned = [len(oldest), len(older)] + ([len(data)] if final_fit == "all" else [])
+    counts = count_terms(data, learned.all, progress)
+    lap("count_terms")
+    # The fits are nearly all of a large run's time, and each team's problem costs about its rows:
+    # a bar over the rows of every team problem of every fit (calibration folds included), updated
+    # as each team finishes, gives an honest remaining time from the first minute on.
+    planned = [oldest, older] + ([list(range(len(data)))] if final_fit == "all" else [])
     fitting = tqdm(
-        total=sum(planned),
-        desc="fitting (3 models)" if final_fit == "all" else "fitting (2 models)",
-        unit=" tickets",
+        total=sum(planned_rows(data, indices) for indices in planned),
+        desc=f"fitting ({len(planned)} models)",
+        unit=" rows",
         unit_scale=True,
+        smoothing=0,  # the average rate so far: team problems vary in size, the fits do not
         disable=not progress,
         file=sys.stderr,
     )
 
+    def advance(rows: int) -> None:  # a function, not the bound method: estimators deep-copy it
+        fitting.update(rows)
+
     def fit(indices: list[int], asked: Any = learned.train) -> Model:
-        model = Model.fit(data, indices, min_df, round(max_model_mb * 1e6), asked, learned.weight)
-        fitting.update(len(indices))
-        return model
+        return Model.fit(
+            data, indices, min_df, round(max_model_mb * 1e6), asked, learned.weight, advance, counts
+        )
 
     def question_texts(model: Model, indices: list[int], forms: tuple[str, ...]) -> dict[str, list[str]]:
         return {name: model.question_texts(data, indices, QUESTION_FORMS[name]) for name in forms}
@@ -327,7 +358,14 @@ def train(
         asked = question_texts(model, indices, forms)
         return {name: model.pipeline.predict_proba(texts) for name, texts in asked.items()}
 
+    # Every fit first, then what reads them: the bar then runs without pauses and its rate holds.
     chooser = fit(oldest)
+    evaluated = fit(older)
+    shipped_idx = list(range(len(data))) if final_fit == "all" else older
+    shipped = fit(shipped_idx, learned.all) if final_fit == "all" else evaluated
+    fitting.close()
+    lap("fit")
+
     truth = np.array([chooser.labels.index(data.teams[i]) for i in validation_idx])
     asked = questions(chooser, validation_idx, THRESHOLD_FORMS)
     threshold = choose_threshold(
@@ -340,9 +378,9 @@ def train(
             f"warning: no confidence threshold reaches {target_precision:.0%} precision on the validation "
             f"questions; using {threshold.value:.2f} ({threshold.precision:.1%}), the most precise found"
         )
+    del chooser
     lap("choose_threshold")
 
-    evaluated = fit(older)
     labels = evaluated.labels
     test_texts = [data.texts[i] for i in test_idx]
     asked = {TICKET_FORM: test_texts} | question_texts(evaluated, test_idx, tuple(QUESTION_FORMS))
@@ -356,15 +394,10 @@ def train(
         asked_forms = {name: texts for name, texts in asked.items() if name != TICKET_FORM}
         tops = {name: [labels[k] for k in forms[name].argmax(axis=1)] for name in asked_forms}
         metrics["evidence"] = evidence_quality(past, vectorizer, asked_forms, truth, tops)
-    lap("fit_and_evaluate")
     if learned.source:
         metrics["feedback"] = figures(evaluated, learned.test, threshold.value)
     holdout = held_out(evaluated, data, test_idx)
-
-    shipped_idx = list(range(len(data))) if final_fit == "all" else older
-    shipped = fit(shipped_idx, learned.all) if final_fit == "all" else evaluated
-    fitting.close()
-    lap("final_fit")
+    lap("evaluate")
 
     data_sha = file_sha256(tickets)
     now = datetime.now(UTC)
@@ -486,9 +519,13 @@ class Model:
         max_model_bytes: int,
         asked: Any = (),
         asked_weight: float = 0.0,
+        progress: Any = None,
+        counts: Any = None,
     ) -> Model:
         """`asked`: feedback questions (export.feedback_rows) to learn from at `asked_weight`;
-        `max_model_bytes`: the size budget that caps the vocabulary (export.pipeline)."""
+        `max_model_bytes`: the size budget that caps the vocabulary (export.pipeline); `progress`:
+        called with each team's rows fitted; `counts`: the rows' terms, counted once
+        (export.pipeline.TermCounts; None: counted for this fit)."""
         from chalicelib.model.expand import expander_metadata
         from export.feedback_rows import add_rows
         from export.pipeline import ModelParams, fit_pipeline, jobs_for, terms_for_budget, training_rows
@@ -508,7 +545,7 @@ class Model:
             calibration_folds=_calibration_folds(rows.labels, params.calibration_folds),
             n_jobs=jobs_for(params, rows),
         )
-        pipeline = fit_pipeline(params, rows)
+        pipeline = fit_pipeline(params, rows, progress, counts)
         expander = expander_metadata(
             pipeline.named_steps["tfidf"].vocabulary_, data.identifier_counts(indices)
         )

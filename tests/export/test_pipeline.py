@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from export.pipeline import (
     SMALL_FIT_ROWS,
     ModelParams,
@@ -61,3 +63,42 @@ def test_a_small_fit_runs_in_one_process_and_a_large_one_in_parallel() -> None:
     )
     assert jobs_for(params, small) == 1
     assert jobs_for(params, large) == 2
+
+
+def test_a_fit_from_shared_counts_ships_the_vectorizer_tfidf_would_have_fitted() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from export.dataset import load_dataset
+    from export.pipeline import TermCounts, fit_pipeline
+    from export.sample import SAMPLE_TICKETS
+
+    data = load_dataset(SAMPLE_TICKETS, 5, False)
+    params = ModelParams(min_df=2, max_terms=400, calibration_folds=2, n_jobs=1)
+    older = list(range(len(data) // 2))
+    rows = training_rows(
+        [data.texts[i] for i in older],
+        [data.summaries[i] for i in older],
+        [data.lower_summaries[i] for i in older],
+        [data.teams[i] for i in older],
+        params,
+    )
+    everything = training_rows(data.texts, data.summaries, data.lower_summaries, data.teams, params)
+    shared = TermCounts(everything.texts)  # counted over more rows than this fit reads
+    pipeline = fit_pipeline(params, rows, counts=shared)
+
+    shipped = pipeline.named_steps["tfidf"]
+    reference = TfidfVectorizer(
+        vocabulary=choose_vocabulary(params, rows),
+        lowercase=False,
+        token_pattern=r"\S+",
+        ngram_range=(1, 2),
+        binary=True,
+        dtype=np.float32,
+    )
+    expected = reference.fit_transform(rows.texts)
+    assert shipped.vocabulary_ == reference.vocabulary_ and len(shipped.vocabulary_) == 400
+    np.testing.assert_array_equal(shipped.idf_, reference.idf_)
+    assert (shipped.transform(rows.texts) != expected).nnz == 0
+    np.testing.assert_array_equal(
+        pipeline.predict_proba(rows.texts), pipeline.named_steps["classifier"].predict_proba(expected)
+    )

@@ -57,6 +57,21 @@ def test_evidence_quality_counts_right_team_neighbours() -> None:
     assert quality["own summaries"]["any_of_three_right_team"] == 1.0
 
 
+def test_evidence_is_measured_on_at_most_limit_questions_spread_evenly() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    data = load_dataset(SAMPLE_TICKETS, 5, False)
+    vectorizer = TfidfVectorizer(lowercase=False, token_pattern=r"\S+", binary=True).fit(data.texts)
+    index = TicketIndex(build_ticket_index(vectorizer, sorted(set(data.teams)), data, range(len(data))))
+    texts = [data.summaries[0], "zzqx", "zzqx", data.summaries[3]]  # the first and last are found
+    truth = [data.teams[i] for i in range(4)]
+    asked = {"form": texts}
+    every = evidence_quality(index, vectorizer, asked, truth, {"form": truth})
+    spread = evidence_quality(index, vectorizer, asked, truth, {"form": truth}, limit=2)
+    assert every["form"]["any_of_three_right_team"] == 0.5
+    assert spread["form"]["any_of_three_right_team"] == 1.0  # the first and the last question
+
+
 def test_no_ticket_index_leaves_it_out(tmp_path: Path) -> None:
     result = train(SAMPLE_TICKETS, tmp_path, min_tickets_per_team=5, progress=False, ticket_index=False)
     assert result.manifest.ticket_index is None
