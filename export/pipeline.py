@@ -196,7 +196,7 @@ def round_weights_to_half(pipeline: Pipeline) -> None:
     if not np.isfinite(half).all():
         return  # a weight beyond float16's range: the model keeps float32 weights
     slope = np.where(platt_a == 0, 1.0, -platt_a)  # a zero slope ignores the decision anyway
-    classifier.calibrated_classifiers_[0].estimator.coef_ = (half / slope).T / idf
+    classifier.calibrated_classifiers_[0].estimator.coef_ = np.asfortranarray((half / slope).T / idf)
 
 
 def build_pipeline(
@@ -268,6 +268,10 @@ def fit_pipeline(
     features = weighting.fit_transform(matrix[:, columns])
     vectorizer.idf_ = weighting.idf_
     classifier.fit(features, rows.labels, sample_weight=np.asarray(rows.weights))
+    # The progress callback belongs to this run, not to the model: dropped, so the model pickles.
+    pipeline.set_params(classifier__estimator__progress=None)
+    for calibrated in classifier.calibrated_classifiers_:
+        calibrated.estimator.set_params(progress=None)
     if params.half_precision:
         round_weights_to_half(pipeline)
     return pipeline

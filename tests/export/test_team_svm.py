@@ -45,6 +45,7 @@ def test_without_sampling_it_is_linearsvc_one_vs_rest(tickets: dict[str, np.ndar
     )
     assert len(set(tickets["y"])) == 8 and list(ours.classes_) == list(theirs.classes_)
     assert ours.coef_.shape == theirs.coef_.shape
+    assert ours.coef_.flags.f_contiguous and theirs.coef_.flags.f_contiguous  # X @ coef_.T without a copy
     # The same optimisation problems, solved to liblinear's tolerance.
     assert np.abs(ours.coef_ - theirs.coef_).max() < 0.02 * np.abs(theirs.coef_).max()
     assert np.mean(ours.predict(tickets["test"]) == theirs.predict(tickets["test"])) > 0.995
