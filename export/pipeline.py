@@ -39,7 +39,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, T
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
-from export.team_svm import TeamLinearSVC
+from export.team_svm import TeamLinearSVC, negatives_kept
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,10 @@ class TermCounts:
         self.terms = counter.get_feature_names_out()  # sorted: a column's rank is its term's
         self.row_of = {text: row for row, text in enumerate(texts)}
 
+    def vocabulary(self, columns: np.ndarray) -> dict[str, int]:
+        """The terms of these columns as a TfidfVectorizer vocabulary (term -> feature)."""
+        return {str(term): i for i, term in enumerate(self.terms[columns])}
+
     def rows(self, texts: Sequence[str]) -> Any:
         """The counts of these texts (each counted when this was built), one row per text."""
         return self.matrix[[self.row_of[text] for text in texts]]
@@ -165,7 +169,7 @@ def choose_vocabulary(params: ModelParams, rows: TrainingRows) -> dict[str, int]
     """The vocabulary `fit_pipeline` would choose for these rows: term -> column."""
     counts = TermCounts(rows.texts)
     columns = choose_columns(params, counts, counts.matrix[: rows.vocabulary_rows], rows.tickets)
-    return {str(term): i for i, term in enumerate(counts.terms[columns])}
+    return counts.vocabulary(columns)
 
 
 TERM_OVERHEAD_BYTES = 28
@@ -232,16 +236,12 @@ def fitted_rows(params: ModelParams, team_rows: Mapping[str, int]) -> int:
 
     def one_fit(share: float) -> float:
         total = share * sum(team_rows.values())
-        work = 0.0
-        for count in team_rows.values():
-            positives = share * count
-            negatives = total - positives
-            if params.negatives_per_positive is not None and len(team_rows) > 2:
-                negatives = min(
-                    negatives, max(params.min_negatives, params.negatives_per_positive * positives)
-                )
-            work += positives + negatives
-        return total if len(team_rows) == 2 else work
+        if len(team_rows) == 2:  # one problem over every row
+            return total
+        ratio, least = params.negatives_per_positive, params.min_negatives
+        return sum(
+            share * n + negatives_kept(share * n, total - share * n, ratio, least) for n in team_rows.values()
+        )
 
     folds = params.calibration_folds
     return round(one_fit(1.0) + folds * one_fit((folds - 1) / folds))
@@ -261,8 +261,7 @@ def fit_pipeline(
     counts = counts if counts is not None else TermCounts(rows.texts)
     matrix = counts.rows(rows.texts)
     columns = choose_columns(params, counts, matrix[: rows.vocabulary_rows], rows.tickets)
-    vocabulary = {str(term): i for i, term in enumerate(counts.terms[columns])}
-    pipeline = build_pipeline(params, vocabulary, progress)
+    pipeline = build_pipeline(params, counts.vocabulary(columns), progress)
     vectorizer, classifier = pipeline.named_steps["tfidf"], pipeline.named_steps["classifier"]
     weighting = TfidfTransformer(norm=vectorizer.norm, use_idf=True, smooth_idf=vectorizer.smooth_idf)
     features = weighting.fit_transform(matrix[:, columns])

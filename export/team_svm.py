@@ -83,10 +83,6 @@ class TeamLinearSVC(LinearSVC):
         self.intercept_, self.n_iter_ = np.array(intercepts), max(iterations)
         return self
 
-    def negatives_for(self, positive: np.ndarray, k: int) -> tuple[np.ndarray | None, float]:
-        """The rows team k is fitted on (None: all) and the weight its kept negatives carry."""
-        return sampled_rows(positive, k, (self.negatives_per_positive, self.min_negatives, self.random_state))
-
     def _report(self, rows: int) -> None:
         if self.progress is not None:
             self.progress(rows)
@@ -96,16 +92,22 @@ Sampling = tuple[float | None, int, int]
 """(negatives_per_positive, min_negatives, seed)."""
 
 
+def negatives_kept(positives: float, negatives: float, ratio: float | None, min_negatives: int) -> float:
+    """How many of a team's negatives its problem keeps: the rule `sampled_rows` draws by and a
+    progress bar plans by (export.pipeline.fitted_rows)."""
+    if ratio is None:
+        return negatives
+    return min(negatives, max(min_negatives, ratio * positives))
+
+
 def sampled_rows(positive: np.ndarray, k: int, sampling: Sampling) -> tuple[np.ndarray | None, float]:
     """Team k's rows and a seeded share of the others' (None: every row), and the weight the kept
     negatives carry so that they stand for all of them."""
     ratio, min_negatives, seed = sampling
     positives = int(positive.sum())
     negatives = len(positive) - positives
-    if ratio is None:
-        return None, 1.0
-    wanted = max(min_negatives, round(ratio * positives))
-    if negatives <= wanted:
+    wanted = round(negatives_kept(positives, negatives, ratio, min_negatives))
+    if wanted >= negatives:
         return None, 1.0
     others = np.flatnonzero(~positive)
     drawn = np.random.default_rng([seed, k]).choice(others, size=wanted, replace=False)

@@ -235,7 +235,12 @@ def _calibration_folds(labels: list[str], wanted: int) -> int:
     smallest = min(Counter(labels).values())
     if smallest < 2:
         raise UserError("every team needs at least two training tickets; raise --min-tickets-per-team")
-    return max(2, min(wanted, smallest))
+    return folds_for(smallest, wanted)
+
+
+def folds_for(smallest_team_rows: int, wanted: int) -> int:
+    """Calibration folds: as many as wanted, no more than the smallest team has rows, at least two."""
+    return max(2, min(wanted, smallest_team_rows))
 
 
 def count_terms(data: Any, asked: Any, progress: bool) -> Any:
@@ -258,7 +263,7 @@ def planned_rows(data: Any, indices: list[int]) -> int:
         [data.teams[i] for i in indices],
     )
     params = ModelParams()
-    folds = max(2, min(params.calibration_folds, min(counts.values())))
+    folds = folds_for(min(counts.values()), params.calibration_folds)
     return fitted_rows(replace(params, calibration_folds=folds), counts)
 
 
@@ -332,7 +337,8 @@ def train(
     # The fits are nearly all of a large run's time, and each team's problem costs about its rows:
     # a bar over the rows of every team problem of every fit (calibration folds included), updated
     # as each team finishes, gives an honest remaining time from the first minute on.
-    planned = [oldest, older] + ([list(range(len(data)))] if final_fit == "all" else [])
+    shipped_idx = list(range(len(data))) if final_fit == "all" else older
+    planned = [oldest, older] + ([shipped_idx] if final_fit == "all" else [])
     fitting = tqdm(
         total=sum(planned_rows(data, indices) for indices in planned),
         desc=f"fitting ({len(planned)} models)",
@@ -361,7 +367,6 @@ def train(
     # Every fit first, then what reads them: the bar then runs without pauses and its rate holds.
     chooser = fit(oldest)
     evaluated = fit(older)
-    shipped_idx = list(range(len(data))) if final_fit == "all" else older
     shipped = fit(shipped_idx, learned.all) if final_fit == "all" else evaluated
     fitting.close()
     lap("fit")

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from chalicelib.text import ticket_text
-from export.team_svm import TeamLinearSVC
+from export.team_svm import TeamLinearSVC, sampled_rows
 from export.tickets import read_tickets
 
 TICKETS = 4000
@@ -71,15 +71,15 @@ def test_worker_processes_do_not_change_the_model(tickets: dict[str, np.ndarray]
 
 
 def test_a_sample_keeps_every_positive_and_weighs_the_negatives_up() -> None:
-    svm = TeamLinearSVC(negatives_per_positive=3, min_negatives=100)
+    sampling = (3, 100, 0)  # negatives per positive, at least, seed
     positive = np.zeros(10_000, dtype=bool)
     positive[::50] = True  # 200 positives, 9,800 negatives: 600 wanted
-    rows, scale = svm.negatives_for(positive, 4)
+    rows, scale = sampled_rows(positive, 4, sampling)
     assert rows is not None and positive[rows].sum() == 200
     assert len(rows) - 200 == 600
     assert scale == pytest.approx(9_800 / 600)
-    again, _ = svm.negatives_for(positive, 4)
-    other, _ = svm.negatives_for(positive, 5)
+    again, _ = sampled_rows(positive, 4, sampling)
+    other, _ = sampled_rows(positive, 5, sampling)
     np.testing.assert_array_equal(rows, again)  # seeded per team
     assert not np.array_equal(rows, other)
 
@@ -87,12 +87,9 @@ def test_a_sample_keeps_every_positive_and_weighs_the_negatives_up() -> None:
 def test_a_team_with_few_negatives_keeps_them_all() -> None:
     positive = np.zeros(1_000, dtype=bool)
     positive[:400] = True
-    assert TeamLinearSVC(negatives_per_positive=3).negatives_for(positive, 0) == (None, 1.0)
-    assert TeamLinearSVC(negatives_per_positive=0.1, min_negatives=600).negatives_for(positive, 0) == (
-        None,
-        1.0,
-    )
-    assert TeamLinearSVC().negatives_for(positive, 0) == (None, 1.0)  # no sampling asked for
+    assert sampled_rows(positive, 0, (3, 20_000, 0)) == (None, 1.0)
+    assert sampled_rows(positive, 0, (0.1, 600, 0)) == (None, 1.0)
+    assert sampled_rows(positive, 0, (None, 20_000, 0)) == (None, 1.0)  # no sampling asked for
 
 
 def test_a_sampled_fit_ranks_about_as_well_as_the_full_one(tickets: dict[str, np.ndarray]) -> None:
